@@ -1,0 +1,213 @@
+//! 2-D convolution (NCHW) through im2col and the fast matmul kernel.
+
+use rayon::prelude::*;
+
+use crate::element::RingElement;
+use crate::error::{Result, RingError};
+use crate::kernels::Threading;
+use crate::tensor::RingTensor;
+
+/// Stride and zero padding of a 2-D convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Conv2dGeometry {
+    /// Step between windows: (rows, columns).
+    pub stride: (usize, usize),
+    /// Zero padding: (top, left, bottom, right), ONNX's order.
+    pub padding: (usize, usize, usize, usize),
+}
+
+impl Default for Conv2dGeometry {
+    fn default() -> Self {
+        Conv2dGeometry { stride: (1, 1), padding: (0, 0, 0, 0) }
+    }
+}
+
+impl Conv2dGeometry {
+    /// Stride `s` and the same padding `p` on every side.
+    pub fn uniform(stride: usize, padding: usize) -> Self {
+        Conv2dGeometry { stride: (stride, stride), padding: (padding, padding, padding, padding) }
+    }
+
+    /// The output height and width for an input of `height`×`width` and a
+    /// `kernel_height`×`kernel_width` window, or `None` if the window does
+    /// not fit or a stride is 0.
+    pub fn output_size(
+        &self,
+        (height, width): (usize, usize),
+        (kernel_height, kernel_width): (usize, usize),
+    ) -> Option<(usize, usize)> {
+        let (top, left, bottom, right) = self.padding;
+        let (stride_rows, stride_columns) = self.stride;
+        let padded_height = height + top + bottom;
+        let padded_width = width + left + right;
+        if stride_rows == 0 || stride_columns == 0 || kernel_height == 0 || kernel_width == 0 {
+            return None;
+        }
+        if kernel_height > padded_height || kernel_width > padded_width {
+            return None;
+        }
+        Some((
+            (padded_height - kernel_height) / stride_rows + 1,
+            (padded_width - kernel_width) / stride_columns + 1,
+        ))
+    }
+}
+
+impl<R: RingElement> RingTensor<R> {
+    /// Convolution of an NCHW input `[N, C, H, W]` with filters
+    /// `[O, C, KH, KW]`, giving `[N, O, H', W']`; wrapping arithmetic.
+    ///
+    /// Work: N·O·H'·W'·C·KH·KW multiply-adds in one matmul of
+    /// `[O, C·KH·KW] · [C·KH·KW, N·H'·W']`, plus the im2col copy.
+    pub fn conv2d(&self, filters: &Self, geometry: Conv2dGeometry) -> Result<Self> {
+        let mismatch = |reason| RingError::ShapeMismatch {
+            operation: "conv2d",
+            left: self.shape().to_vec(),
+            right: filters.shape().to_vec(),
+            reason,
+        };
+        let (&[batch, channels, height, width], &[outputs, filter_channels, kernel_height, kernel_width]) =
+            (self.shape(), filters.shape())
+        else {
+            return Err(mismatch("input must be [N, C, H, W] and filters [O, C, KH, KW]"));
+        };
+        if channels != filter_channels {
+            return Err(mismatch("input and filter channels differ"));
+        }
+        let (out_height, out_width) = geometry
+            .output_size((height, width), (kernel_height, kernel_width))
+            .ok_or_else(|| mismatch("the window does not fit the padded input, or a stride is 0"))?;
+        let patch = channels * kernel_height * kernel_width;
+        let positions = out_height * out_width;
+        let columns = self.im2col(geometry, (kernel_height, kernel_width), (out_height, out_width));
+        let mut product = vec![R::ZERO; outputs * batch * positions];
+        R::matmul_kernel(
+            Threading::AllCores,
+            outputs,
+            patch,
+            batch * positions,
+            filters.as_slice(),
+            &columns,
+            &mut product,
+        );
+        // [O, N, H'·W'] -> [N, O, H'·W'].
+        let mut out = vec![R::ZERO; product.len()];
+        if positions > 0 {
+            for (image, image_out) in out.chunks_mut(outputs * positions).enumerate() {
+                for (filter, target) in image_out.chunks_mut(positions).enumerate() {
+                    let start = (filter * batch + image) * positions;
+                    target.copy_from_slice(&product[start..start + positions]);
+                }
+            }
+        }
+        RingTensor::from_vec(&[batch, outputs, out_height, out_width], out)
+    }
+
+    /// The `[C·KH·KW, N·H'·W']` matrix whose column (n, y, x) holds the input
+    /// window under output position (y, x) of image n, zero outside.
+    fn im2col(
+        &self,
+        geometry: Conv2dGeometry,
+        (kernel_height, kernel_width): (usize, usize),
+        (out_height, out_width): (usize, usize),
+    ) -> Vec<R> {
+        let &[batch, channels, height, width] = self.shape() else { unreachable!("checked by conv2d") };
+        let (top, left, _, _) = geometry.padding;
+        let (stride_rows, stride_columns) = geometry.stride;
+        let row_length = batch * out_height * out_width;
+        let mut columns = vec![R::ZERO; channels * kernel_height * kernel_width * row_length];
+        if row_length == 0 {
+            return columns;
+        }
+        let input = self.as_slice();
+        columns.par_chunks_mut(row_length).enumerate().for_each(|(row, target)| {
+            let channel = row / (kernel_height * kernel_width);
+            let ky = (row / kernel_width) % kernel_height;
+            let kx = row % kernel_width;
+            for image in 0..batch {
+                let plane = &input[(image * channels + channel) * height * width..][..height * width];
+                for y in 0..out_height {
+                    let target_row = &mut target[(image * out_height + y) * out_width..][..out_width];
+                    let source_y = (y * stride_rows + ky).wrapping_sub(top);
+                    if source_y >= height {
+                        continue; // padding rows stay zero
+                    }
+                    for (x, value) in target_row.iter_mut().enumerate() {
+                        let source_x = (x * stride_columns + kx).wrapping_sub(left);
+                        if source_x < width {
+                            *value = plane[source_y * width + source_x];
+                        }
+                    }
+                }
+            }
+        });
+        columns
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::reference;
+    use proptest::prelude::*;
+
+    fn values<R: RingElement>(count: usize, seed: u64) -> Vec<R> {
+        let mut state = seed | 1;
+        (0..count)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                R::from_i128_wrapping(((state as i128) << 64) ^ (state.rotate_left(17) as i128))
+            })
+            .collect()
+    }
+
+    fn check<R: RingElement>(
+        input_shape: [usize; 4],
+        filter_shape: [usize; 4],
+        geometry: Conv2dGeometry,
+        seed: u64,
+    ) {
+        let input = values::<R>(input_shape.iter().product(), seed);
+        let filters = values::<R>(filter_shape.iter().product(), seed + 1);
+        let (expected, shape) =
+            reference::conv2d(&input, input_shape, &filters, filter_shape, geometry.stride, geometry.padding);
+        let x = RingTensor::from_vec(&input_shape, input).unwrap();
+        let w = RingTensor::from_vec(&filter_shape, filters).unwrap();
+        let out = x.conv2d(&w, geometry).unwrap();
+        assert_eq!(out.shape(), &shape);
+        assert_eq!(out.as_slice(), &expected[..]);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        #[test]
+        fn conv2d_matches_direct_convolution(
+            batch in 0usize..3, channels in 1usize..4, outputs in 1usize..4,
+            height in 1usize..9, width in 1usize..9, kernel in 1usize..4,
+            stride in 1usize..3, padding in (0usize..3, 0usize..3, 0usize..3, 0usize..3), seed: u64,
+        ) {
+            let geometry = Conv2dGeometry { stride: (stride, stride + 1), padding };
+            prop_assume!(geometry.output_size((height, width), (kernel, kernel)).is_some());
+            check::<u64>([batch, channels, height, width], [outputs, channels, kernel, kernel], geometry, seed);
+            check::<u128>([batch, channels, height, width], [outputs, channels, kernel, kernel], geometry, seed);
+        }
+    }
+
+    #[test]
+    fn mnist_shaped_convolutions() {
+        check::<u64>([4, 1, 28, 28], [5, 1, 5, 5], Conv2dGeometry::uniform(2, 2), 1);
+        check::<u64>([2, 16, 12, 12], [16, 16, 5, 5], Conv2dGeometry::default(), 2);
+    }
+
+    #[test]
+    fn bad_shapes_are_errors() {
+        let x = RingTensor::<u64>::zeros(&[1, 2, 5, 5]);
+        assert!(x.conv2d(&RingTensor::zeros(&[3, 1, 3, 3]), Conv2dGeometry::default()).is_err());
+        assert!(x.conv2d(&RingTensor::zeros(&[3, 2, 7, 7]), Conv2dGeometry::default()).is_err());
+        assert!(x.conv2d(&RingTensor::zeros(&[3, 2, 3]), Conv2dGeometry::default()).is_err());
+        let zero_stride = Conv2dGeometry { stride: (0, 1), padding: (0, 0, 0, 0) };
+        assert!(x.conv2d(&RingTensor::zeros(&[3, 2, 3, 3]), zero_stride).is_err());
+    }
+}

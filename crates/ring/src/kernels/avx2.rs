@@ -1,0 +1,141 @@
+//! AVX2 microkernels for wrapping u64 matrix products.
+//!
+//! AVX2 has no 64-bit lane multiply. With a = a_hi·2^32 + a_lo,
+//!
+//!   a·b mod 2^64 = a_lo·b_lo + 2^32·(a_hi·b_lo + a_lo·b_hi mod 2^32),
+//!
+//! and AVX2 has exactly the two pieces: `vpmuludq` multiplies the low 32 bits
+//! of each 64-bit lane into a full 64-bit product (a_lo·b_lo), and `vpmulld`
+//! multiplies 32-bit lanes keeping the low 32 bits. Broadcasting a with its
+//! halves swapped ([a_hi, a_lo] per 64-bit lane) against b ([b_lo, b_hi])
+//! gives a_hi·b_lo in the even 32-bit lane and a_lo·b_hi in the odd one. The
+//! kernel accumulates `low` in 64-bit lanes and `cross` in 32-bit lanes (both
+//! wrap exactly as the ring needs) and folds them once per tile:
+//! result = low + (cross_even + cross_odd)·2^32. Two multiplies and two adds
+//! per four multiply-adds.
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
+
+use super::blocked::MicroKernel;
+
+/// The u64 kernel: a 2×8 tile.
+#[derive(Clone, Copy)]
+pub struct U64Kernel {
+    _detected: (),
+}
+
+/// Rows of the u64 tile.
+const U64_ROWS: usize = 2;
+/// 256-bit vectors (4 lanes each) across the u64 tile.
+const U64_VECTORS: usize = 2;
+
+impl U64Kernel {
+    /// The kernel, if this CPU has AVX2.
+    pub fn detect() -> Option<Self> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return Some(U64Kernel { _detected: () });
+        }
+        None
+    }
+}
+
+impl MicroKernel<u64> for U64Kernel {
+    const MR: usize = U64_ROWS;
+    const NR: usize = 4 * U64_VECTORS;
+
+    fn tile(&self, depth: usize, a_panel: &[u64], b_panel: &[u64], tile: &mut [u64]) {
+        assert!(a_panel.len() >= depth * U64_ROWS);
+        assert!(b_panel.len() >= depth * 4 * U64_VECTORS);
+        assert!(tile.len() >= U64_ROWS * 4 * U64_VECTORS);
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `U64Kernel` exists only where AVX2 was detected; the asserts
+        // above bound every load and store.
+        unsafe {
+            u64_tile(depth, a_panel.as_ptr(), b_panel.as_ptr(), tile.as_mut_ptr())
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!("U64Kernel::detect returns None off x86_64")
+    }
+}
+
+/// The u64 tile product, 2 rows by 8 columns; see the module documentation
+/// for the method. The depth loop is inline assembly: written with
+/// intrinsics, LLVM recognises the 32-bit pieces as one 64-bit multiply and
+/// re-expands them into five multiplies and shifts, twice the work.
+///
+/// # Safety
+/// AVX2 must be available; `a` must hold `depth·2` elements, `b` `depth·8`,
+/// and `tile` 16.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn u64_tile(depth: usize, a: *const u64, b: *const u64, tile: *mut u64) {
+    let zero = _mm256_setzero_si256();
+    let (mut low00, mut low01, mut cross00, mut cross01) = (zero, zero, zero, zero);
+    let (mut low10, mut low11, mut cross10, mut cross11) = (zero, zero, zero, zero);
+    if depth > 0 {
+        // Per step p: load B's 8 values; per row, broadcast a (x) and a with
+        // swapped halves (y); low += vpmuludq(x, b), cross += vpmulld(y, b).
+        // SAFETY: reads a[0..2·depth] and b[0..8·depth] as the caller
+        // guarantees; all registers used are declared below.
+        unsafe {
+            std::arch::asm!(
+                "2:",
+                "vmovdqu {b0}, ymmword ptr [{b}]",
+                "vmovdqu {b1}, ymmword ptr [{b} + 32]",
+                "vpbroadcastq {x}, qword ptr [{a}]",
+                "vpshufd {y}, {x}, 0xb1",
+                "vpmuludq {t0}, {x}, {b0}",
+                "vpaddq {l00}, {l00}, {t0}",
+                "vpmuludq {t1}, {x}, {b1}",
+                "vpaddq {l01}, {l01}, {t1}",
+                "vpmulld {t0}, {y}, {b0}",
+                "vpaddd {c00}, {c00}, {t0}",
+                "vpmulld {t1}, {y}, {b1}",
+                "vpaddd {c01}, {c01}, {t1}",
+                "vpbroadcastq {x}, qword ptr [{a} + 8]",
+                "vpshufd {y}, {x}, 0xb1",
+                "vpmuludq {t0}, {x}, {b0}",
+                "vpaddq {l10}, {l10}, {t0}",
+                "vpmuludq {t1}, {x}, {b1}",
+                "vpaddq {l11}, {l11}, {t1}",
+                "vpmulld {t0}, {y}, {b0}",
+                "vpaddd {c10}, {c10}, {t0}",
+                "vpmulld {t1}, {y}, {b1}",
+                "vpaddd {c11}, {c11}, {t1}",
+                "add {a}, 16",
+                "add {b}, 64",
+                "dec {k}",
+                "jnz 2b",
+                a = inout(reg) a => _,
+                b = inout(reg) b => _,
+                k = inout(reg) depth => _,
+                l00 = inout(ymm_reg) low00,
+                l01 = inout(ymm_reg) low01,
+                c00 = inout(ymm_reg) cross00,
+                c01 = inout(ymm_reg) cross01,
+                l10 = inout(ymm_reg) low10,
+                l11 = inout(ymm_reg) low11,
+                c10 = inout(ymm_reg) cross10,
+                c11 = inout(ymm_reg) cross11,
+                b0 = out(ymm_reg) _,
+                b1 = out(ymm_reg) _,
+                x = out(ymm_reg) _,
+                y = out(ymm_reg) _,
+                t0 = out(ymm_reg) _,
+                t1 = out(ymm_reg) _,
+                options(nostack, readonly),
+            );
+        }
+    }
+    let results = [(low00, cross00), (low01, cross01), (low10, cross10), (low11, cross11)];
+    for (index, (low, cross)) in results.into_iter().enumerate() {
+        // (even + odd) · 2^32: even moved up by the shift, odd masked in place.
+        let high_mask = _mm256_set1_epi64x(!0xffff_ffff);
+        let folded = _mm256_add_epi64(_mm256_slli_epi64(cross, 32), _mm256_and_si256(cross, high_mask));
+        let result = _mm256_add_epi64(low, folded);
+        // SAFETY: 4·index + 3 < 16, inside `tile`.
+        unsafe { _mm256_storeu_si256(tile.add(4 * index) as *mut __m256i, result) };
+    }
+}
