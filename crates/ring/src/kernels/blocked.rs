@@ -37,6 +37,10 @@ pub trait MicroKernel<R: RingElement>: Sync {
     /// `tile[i·NR + j] = Σ_{p < depth} a_panel[p·MR + i] · b_panel[p·NR + j]`.
     /// `a_panel` holds `depth·MR` elements, `b_panel` at least `depth·NR`.
     fn tile(&self, depth: usize, a_panel: &[R], b_panel: &[R], tile: &mut [R]);
+
+    /// Rearranges a packed B block (whole `NR`-element rows) into the layout
+    /// `tile` reads; run once per block, so its cost is shared by all rows.
+    fn prepare_b(&self, _packed: &mut [R]) {}
 }
 
 /// `c = a · b`, row-major, wrapping, with `kernel`.
@@ -135,6 +139,7 @@ fn multiply_block<R: RingElement, K: MicroKernel<R>>(
     for depth_start in (0..k).step_by(KC) {
         let depth = KC.min(k - depth_start);
         pack_b::<R, K>(b, n, depth_start, depth, &block.columns, &mut b_packed);
+        kernel.prepare_b(&mut b_packed[..block.columns.len().next_multiple_of(K::NR) * depth]);
         pack_a::<R, K>(a, k, depth_start, depth, &block.rows, &mut a_packed);
         for (panel_b, column) in block.columns.clone().step_by(K::NR).enumerate() {
             let b_panel = &b_packed[panel_b * depth * K::NR..];

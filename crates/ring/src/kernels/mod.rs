@@ -60,7 +60,10 @@ pub(crate) fn matmul_u128_with(
     b: &[u128],
     c: &mut [u128],
 ) {
-    blocked::matmul(&portable::Kernel::<2, 2>, threading, m, k, n, a, b, c)
+    match avx2::U128Kernel::detect() {
+        Some(kernel) => blocked::matmul(&kernel, threading, m, k, n, a, b, c),
+        None => blocked::matmul(&portable::Kernel::<2, 2>, threading, m, k, n, a, b, c),
+    }
 }
 
 /// The name of the u64 microkernel this CPU runs (for benchmark records).

@@ -21,11 +21,7 @@ fn random_values<R: RingElement>(rng: &mut ChaCha8Rng, count: usize) -> Vec<R> {
 /// A matmul kernel's signature: (m, k, n, a, b, c).
 type Kernel<R> = fn(usize, usize, usize, &[R], &[R], &mut [R]);
 
-fn check<R: RingElement>(
-    fast: Kernel<R>,
-    (m, k, n): (usize, usize, usize),
-    seed: u64,
-) {
+fn check<R: RingElement>(fast: Kernel<R>, (m, k, n): (usize, usize, usize), seed: u64) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let a = random_values::<R>(&mut rng, m * k);
     let b = random_values::<R>(&mut rng, k * n);
@@ -82,6 +78,20 @@ fn extreme_values_wrap() {
 }
 
 #[test]
+fn u128_carries_survive_extreme_values_and_deep_blocks() {
+    // All-ones halves maximise every partial product and carry; k = 300
+    // crosses a depth block.
+    let (m, k, n) = (2, 300, 6);
+    for fill in [u128::MAX, u64::MAX as u128, (u64::MAX as u128) << 64, 0xffff_ffff_0000_0000_ffff_ffff] {
+        let a = vec![fill; m * k];
+        let b = vec![fill.wrapping_sub(3); k * n];
+        let mut c = vec![0; m * n];
+        matmul_u128(m, k, n, &a, &b, &mut c);
+        assert_eq!(c, reference::matmul(m, k, n, &a, &b));
+    }
+}
+
+#[test]
 fn the_portable_kernel_matches_too() {
     // The fallback for CPUs without AVX2 is tested on every CPU.
     let mut rng = ChaCha8Rng::seed_from_u64(9);
@@ -90,5 +100,10 @@ fn the_portable_kernel_matches_too() {
     let b = random_values::<u64>(&mut rng, k * n);
     let mut c = vec![0; m * n];
     blocked::matmul(&portable::Kernel::<4, 4>, Threading::AllCores, m, k, n, &a, &b, &mut c);
+    assert_eq!(c, reference::matmul(m, k, n, &a, &b));
+    let a = random_values::<u128>(&mut rng, m * k);
+    let b = random_values::<u128>(&mut rng, k * n);
+    let mut c = vec![0; m * n];
+    blocked::matmul(&portable::Kernel::<2, 2>, Threading::SingleThread, m, k, n, &a, &b, &mut c);
     assert_eq!(c, reference::matmul(m, k, n, &a, &b));
 }
