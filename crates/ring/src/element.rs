@@ -10,7 +10,9 @@ use std::hash::Hash;
 use crate::kernels::Threading;
 
 /// An element of Z_2^k (k = 64 or 128): all arithmetic wraps modulo 2^k.
-pub trait RingElement: Copy + Clone + Default + Debug + Eq + Ord + Hash + Send + Sync + 'static {
+pub trait RingElement:
+    Copy + Clone + Default + Debug + Eq + Ord + Hash + Send + Sync + bytemuck::Pod + 'static
+{
     /// k, the number of bits of the ring.
     const BITS: u32;
     /// Bytes of one element in the little-endian wire and PRG format.

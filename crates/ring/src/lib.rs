@@ -10,6 +10,11 @@
 //! assert_eq!(format.decode(&y), vec![1.75, -9.0, 1.125, 8.5]);
 //! ```
 
+// The wire and PRG formats are little-endian, and tensors are viewed as
+// their bytes in place.
+#[cfg(not(target_endian = "little"))]
+compile_error!("blindfold supports little-endian targets only");
+
 mod arithmetic;
 mod bits;
 mod convolution;

@@ -4,8 +4,8 @@
 //! This is what lets a party send 16 bytes instead of a whole share: both
 //! ends expand the same seed into the same tensor. Seeds come from the
 //! operating system's CSPRNG; block i of the stream is AES_seed(i) with the
-//! 128-bit counter i in little-endian order (AES-NI where the CPU has it,
-//! through the `aes` crate's runtime detection). Under the PRF assumption on
+//! 128-bit counter i in little-endian order (the `ctr` crate's pipelined
+//! keystream over the `aes` crate, with AES-NI where the CPU has it). Under the PRF assumption on
 //! AES, the stream is indistinguishable from uniform to anyone without the
 //! seed, and streams of different seeds are independent.
 //!
@@ -14,7 +14,7 @@
 
 use aes::Aes128;
 use aes::cipher::generic_array::GenericArray;
-use aes::cipher::{BlockEncrypt, KeyInit};
+use aes::cipher::{BlockEncrypt, KeyInit, KeyIvInit, StreamCipher};
 use rayon::prelude::*;
 
 use crate::element::RingElement;
@@ -63,14 +63,18 @@ impl Seed {
     }
 }
 
-/// Blocks encrypted per batch: enough for AES-NI's pipelining.
-const BATCH_BLOCKS: usize = 64;
+/// AES-128 in counter mode, the counter a little-endian 128-bit integer.
+type Aes128Counter = ctr::Ctr128LE<Aes128>;
+
+/// Bytes of one chunk of parallel generation (whole blocks).
+const CHUNK_BYTES: usize = 1 << 16;
 /// Bytes above which generation is split over rayon's pool.
 const PARALLEL_BYTES: usize = 1 << 18;
 
-/// A stream of pseudorandom bytes and ring elements from one seed.
+/// A stream of pseudorandom bytes and ring elements from one seed. Not
+/// `Debug`: it holds the seed.
 pub struct Prg {
-    cipher: Aes128,
+    seed: Seed,
     /// The next counter block.
     counter: u128,
 }
@@ -78,47 +82,32 @@ pub struct Prg {
 impl Prg {
     /// The stream of `seed`, from its start.
     pub fn new(seed: &Seed) -> Prg {
-        Prg { cipher: Aes128::new(GenericArray::from_slice(&seed.0)), counter: 0 }
+        Prg { seed: seed.clone(), counter: 0 }
     }
 
     /// The next `out.len()` bytes of the stream, rounded up to whole blocks
     /// (the rest of a partly used block is skipped).
     pub fn fill_bytes(&mut self, out: &mut [u8]) {
-        let blocks = out.len().div_ceil(16) as u128;
-        let start = self.counter;
-        self.counter += blocks;
-        let chunk = BATCH_BLOCKS * 16;
-        let fill_chunk = |(index, target): (usize, &mut [u8])| {
-            self.keystream(start + (index * BATCH_BLOCKS) as u128, target);
+        let first = self.counter;
+        self.counter += out.len().div_ceil(16) as u128;
+        let work = |(index, chunk): (usize, &mut [u8])| {
+            chunk.fill(0);
+            let start = first + (index * CHUNK_BYTES / 16) as u128;
+            let mut cipher = Aes128Counter::new(&self.seed.0.into(), &start.to_le_bytes().into());
+            cipher.apply_keystream(chunk);
         };
         if out.len() >= PARALLEL_BYTES {
-            out.par_chunks_mut(chunk).enumerate().for_each(fill_chunk);
+            out.par_chunks_mut(CHUNK_BYTES).enumerate().for_each(work);
         } else {
-            out.chunks_mut(chunk).enumerate().for_each(fill_chunk);
+            out.chunks_mut(CHUNK_BYTES).enumerate().for_each(work);
         }
     }
 
-    /// Writes keystream blocks `first, first + 1, …` over `target` (at most
-    /// `BATCH_BLOCKS` blocks long).
-    fn keystream(&self, first: u128, target: &mut [u8]) {
-        let mut blocks = [GenericArray::<u8, aes::cipher::consts::U16>::default(); BATCH_BLOCKS];
-        let count = target.len().div_ceil(16);
-        for (offset, block) in blocks[..count].iter_mut().enumerate() {
-            block.copy_from_slice(&(first + offset as u128).to_le_bytes());
-        }
-        self.cipher.encrypt_blocks(&mut blocks[..count]);
-        for (piece, block) in target.chunks_mut(16).zip(&blocks) {
-            piece.copy_from_slice(&block[..piece.len()]);
-        }
-    }
-
-    /// The next `out.len()` uniformly random ring elements.
+    /// The next `out.len()` uniformly random ring elements: the stream of
+    /// [`Prg::fill_bytes`] over `out.len() · R::BYTES` bytes, read
+    /// little-endian.
     pub fn fill<R: RingElement>(&mut self, out: &mut [R]) {
-        let mut bytes = vec![0u8; out.len() * R::BYTES];
-        self.fill_bytes(&mut bytes);
-        for (value, chunk) in out.iter_mut().zip(bytes.chunks_exact(R::BYTES)) {
-            *value = R::from_le_slice(chunk);
-        }
+        self.fill_bytes(bytemuck::cast_slice_mut(out));
     }
 
     /// A uniformly random tensor of `shape`: the next elements of the stream.

@@ -66,8 +66,8 @@ pub(crate) fn matmul_u128_with(
     }
 }
 
-/// The name of the u64 microkernel this CPU runs (for benchmark records).
-pub fn u64_kernel_name() -> &'static str {
+/// The name of the microkernels this CPU runs (for benchmark records).
+pub fn kernel_name() -> &'static str {
     if avx2::U64Kernel::detect().is_some() { "avx2" } else { "portable" }
 }
 
