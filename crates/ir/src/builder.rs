@@ -1,0 +1,308 @@
+//! [`GraphBuilder`]: the Rust API that reads like tf-encrypted's
+//! `define_private_input` / `define_output` programs.
+//!
+//! The builder places the protocol steps a user should not have to write:
+//! a private operand meeting a shared one (or another party's) is shared
+//! first, once; a fixed-point product is truncated back to the graph's
+//! fractional bits; an output of a shared value reveals it to the receiver
+//! only.
+
+use std::collections::HashMap;
+
+use crate::error::{GraphError, Result};
+use crate::graph::{Graph, Node};
+use crate::inference::infer;
+use crate::op::{NodeId, Op};
+use crate::types::{DType, Ring, ValueType, Visibility};
+
+pub use blindfold_ring::Conv2dGeometry;
+
+/// A handle to a value of the graph being built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Tensor(NodeId);
+
+impl Tensor {
+    /// The node producing the value.
+    pub fn id(self) -> NodeId {
+        self.0
+    }
+}
+
+/// The least-squares fit of the logistic sigmoid on [−8, 8] by
+/// 0.5 + Σ c_i·x^i over odd i ≤ 7, rewritten for t = x/8: coefficients of
+/// t^0..t^7 (c_i·8^i). Maximum error 0.032 on [−8, 8] (0.022 on [−4, 4]);
+/// outside [−8, 8] the polynomial leaves [0, 1] quickly. Evaluating in t keeps
+/// every coefficient far above one ulp at 16 fractional bits (c_7 = 1.2·10^−6
+/// would round to 0) and every power of t within [−1, 1].
+pub const SIGMOID_COEFFICIENTS_OVER_8: [f64; 8] = [
+    0.5,
+    0.216_891_725 * 8.0,
+    0.0,
+    -0.008_194_077_32 * 512.0,
+    0.0,
+    0.000_165_908_044 * 32_768.0,
+    0.0,
+    -0.000_001_196_247_81 * 2_097_152.0,
+];
+
+/// Builds a [`Graph`] op by op, inferring and checking types as it goes.
+#[derive(Debug, Clone)]
+pub struct GraphBuilder {
+    graph: Graph,
+    /// The share node made for each private value, to share it only once.
+    shared: HashMap<NodeId, NodeId>,
+}
+
+impl Default for GraphBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl GraphBuilder {
+    /// A graph over Z_2^64 with 16 fractional bits.
+    pub fn new() -> Self {
+        Self::with_ring(Ring::Z64)
+    }
+
+    /// A graph over `ring` with its default fractional bits.
+    pub fn with_ring(ring: Ring) -> Self {
+        Self::with_precision(ring, ring.default_fractional_bits())
+    }
+
+    /// A graph over `ring` with `fractional_bits` for fixed-point values.
+    pub fn with_precision(ring: Ring, fractional_bits: u32) -> Self {
+        GraphBuilder { graph: Graph::empty(ring, fractional_bits), shared: HashMap::new() }
+    }
+
+    /// The type of a value.
+    pub fn ty(&self, tensor: Tensor) -> &ValueType {
+        &self.graph.nodes()[tensor.0.index()].ty
+    }
+
+    /// The graph, built.
+    pub fn finish(self) -> Graph {
+        self.graph
+    }
+
+    fn fixed(&self) -> DType {
+        DType::Fixed { fractional_bits: self.graph.fractional_bits() }
+    }
+
+    fn push(&mut self, op: Op, declared: Option<ValueType>) -> Result<Tensor> {
+        let id = NodeId(self.graph.nodes().len() as u32);
+        let ty = infer(&self.graph, id, &op, declared.as_ref())?;
+        Ok(Tensor(self.graph.push(Node { op, ty })))
+    }
+
+    /// A real tensor that `party` supplies at run time as `name`.
+    pub fn private_input(&mut self, party: &str, name: &str, shape: &[usize]) -> Result<Tensor> {
+        self.input(party, name, shape, self.fixed())
+    }
+
+    /// An integer tensor that `party` supplies at run time as `name`.
+    pub fn private_integer_input(&mut self, party: &str, name: &str, shape: &[usize]) -> Result<Tensor> {
+        self.input(party, name, shape, DType::Integer)
+    }
+
+    fn input(&mut self, party: &str, name: &str, shape: &[usize], dtype: DType) -> Result<Tensor> {
+        let duplicate = self
+            .graph
+            .nodes()
+            .iter()
+            .any(|node| matches!(&node.op, Op::Input { party: p, name: n } if p == party && n == name));
+        if duplicate {
+            return Err(GraphError::InvalidArgument {
+                node: NodeId(self.graph.nodes().len() as u32),
+                op: "input",
+                reason: format!("{party} already has an input named '{name}'"),
+            });
+        }
+        let declared =
+            ValueType { shape: shape.to_vec(), dtype, visibility: Visibility::Private(party.into()) };
+        self.push(Op::Input { party: party.into(), name: name.into() }, Some(declared))
+    }
+
+    /// A public real tensor (row-major values).
+    pub fn constant(&mut self, shape: &[usize], values: &[f64]) -> Result<Tensor> {
+        let declared =
+            ValueType { shape: shape.to_vec(), dtype: self.fixed(), visibility: Visibility::Public };
+        self.push(Op::Constant { values: values.to_vec() }, Some(declared))
+    }
+
+    /// A public real scalar.
+    pub fn scalar(&mut self, value: f64) -> Result<Tensor> {
+        self.constant(&[], &[value])
+    }
+
+    /// A public integer tensor.
+    pub fn integer_constant(&mut self, shape: &[usize], values: &[i64]) -> Result<Tensor> {
+        let declared =
+            ValueType { shape: shape.to_vec(), dtype: DType::Integer, visibility: Visibility::Public };
+        self.push(Op::Constant { values: values.iter().map(|&v| v as f64).collect() }, Some(declared))
+    }
+
+    /// Splits a private value into shares (done for you when needed).
+    pub fn share(&mut self, tensor: Tensor) -> Result<Tensor> {
+        if let Some(&shared) = self.shared.get(&tensor.0) {
+            return Ok(Tensor(shared));
+        }
+        let shared = self.push(Op::Share { source: tensor.0 }, None)?;
+        self.shared.insert(tensor.0, shared.0);
+        Ok(shared)
+    }
+
+    /// Opens a shared value to `party` only.
+    pub fn reveal(&mut self, tensor: Tensor, party: &str) -> Result<Tensor> {
+        self.push(Op::Reveal { source: tensor.0, party: party.into() }, None)
+    }
+
+    /// Delivers `tensor` to `party` as output `name`, revealing it to that
+    /// party alone if it is shared.
+    pub fn output(&mut self, party: &str, name: &str, tensor: Tensor) -> Result<Tensor> {
+        let source = match self.ty(tensor).visibility {
+            Visibility::Shared => self.reveal(tensor, party)?,
+            _ => tensor,
+        };
+        self.push(Op::Output { source: source.0, party: party.into(), name: name.into() }, None)
+    }
+
+    /// Brings operands to a common visibility: if they are not all public
+    /// or private to one party, every private operand is shared.
+    fn align(&mut self, operands: &[Tensor]) -> Result<Vec<NodeId>> {
+        let mut owner: Option<&str> = None;
+        let mut needs_sharing = false;
+        for operand in operands {
+            match &self.ty(*operand).visibility {
+                Visibility::Public => {}
+                Visibility::Shared => needs_sharing = true,
+                Visibility::Private(party) => match owner {
+                    Some(existing) if existing != party => needs_sharing = true,
+                    _ => owner = Some(party),
+                },
+            }
+        }
+        if owner.is_none() || !needs_sharing {
+            return Ok(operands.iter().map(|t| t.0).collect());
+        }
+        operands
+            .iter()
+            .map(|&operand| match self.ty(operand).visibility {
+                Visibility::Private(_) => self.share(operand).map(|t| t.0),
+                _ => Ok(operand.0),
+            })
+            .collect()
+    }
+
+    /// Truncates a fixed-point value carrying more than the graph's
+    /// fractional bits back to them.
+    fn rescale(&mut self, tensor: Tensor) -> Result<Tensor> {
+        match self.ty(tensor).dtype {
+            DType::Fixed { fractional_bits } if fractional_bits > self.graph.fractional_bits() => {
+                let bits = fractional_bits - self.graph.fractional_bits();
+                self.push(Op::Truncate { source: tensor.0, bits }, None)
+            }
+            _ => Ok(tensor),
+        }
+    }
+
+    pub fn add(&mut self, left: Tensor, right: Tensor) -> Result<Tensor> {
+        let [left, right] = self.align(&[left, right])?[..] else { unreachable!() };
+        self.push(Op::Add { left, right }, None)
+    }
+
+    pub fn sub(&mut self, left: Tensor, right: Tensor) -> Result<Tensor> {
+        let [left, right] = self.align(&[left, right])?[..] else { unreachable!() };
+        self.push(Op::Sub { left, right }, None)
+    }
+
+    pub fn neg(&mut self, tensor: Tensor) -> Result<Tensor> {
+        self.push(Op::Neg { source: tensor.0 }, None)
+    }
+
+    /// Elementwise product (numpy broadcasting), truncated.
+    pub fn mul(&mut self, left: Tensor, right: Tensor) -> Result<Tensor> {
+        let [left, right] = self.align(&[left, right])?[..] else { unreachable!() };
+        let product = self.push(Op::Mul { left, right }, None)?;
+        self.rescale(product)
+    }
+
+    /// `tensor · tensor`: one opening of the value instead of two.
+    pub fn square(&mut self, tensor: Tensor) -> Result<Tensor> {
+        self.mul(tensor, tensor)
+    }
+
+    /// Multiplies by a public real factor.
+    pub fn scale(&mut self, tensor: Tensor, factor: f64) -> Result<Tensor> {
+        let factor = self.scalar(factor)?;
+        self.mul(tensor, factor)
+    }
+
+    /// numpy's matmul, truncated.
+    pub fn matmul(&mut self, left: Tensor, right: Tensor) -> Result<Tensor> {
+        let [left, right] = self.align(&[left, right])?[..] else { unreachable!() };
+        let product = self.push(Op::MatMul { left, right }, None)?;
+        self.rescale(product)
+    }
+
+    /// NCHW convolution with [O, C, KH, KW] filters, truncated.
+    pub fn conv2d(&mut self, input: Tensor, filters: Tensor, geometry: Conv2dGeometry) -> Result<Tensor> {
+        let [input, filters] = self.align(&[input, filters])?[..] else { unreachable!() };
+        let product = self.push(Op::Conv2d { input, filters, geometry }, None)?;
+        self.rescale(product)
+    }
+
+    /// Average pooling of NCHW windows: window sums times the public
+    /// 1/(KH·KW), truncated. Zero padding counts towards the average.
+    pub fn avg_pool2d(
+        &mut self,
+        tensor: Tensor,
+        kernel: (usize, usize),
+        geometry: Conv2dGeometry,
+    ) -> Result<Tensor> {
+        let sums = self.push(Op::SumPool2d { source: tensor.0, kernel, geometry }, None)?;
+        self.scale(sums, 1.0 / (kernel.0 * kernel.1) as f64)
+    }
+
+    /// Sum over `axes`.
+    pub fn sum(&mut self, tensor: Tensor, axes: &[usize], keep_dims: bool) -> Result<Tensor> {
+        self.push(Op::Sum { source: tensor.0, axes: axes.to_vec(), keep_dims }, None)
+    }
+
+    /// Mean over `axes`: the sum times the public 1/count, truncated.
+    pub fn mean(&mut self, tensor: Tensor, axes: &[usize], keep_dims: bool) -> Result<Tensor> {
+        let count: usize = axes.iter().filter_map(|&a| self.ty(tensor).shape.get(a)).product();
+        let sum = self.sum(tensor, axes, keep_dims)?;
+        self.scale(sum, 1.0 / count.max(1) as f64)
+    }
+
+    pub fn reshape(&mut self, tensor: Tensor, shape: &[usize]) -> Result<Tensor> {
+        self.push(Op::Reshape { source: tensor.0, shape: shape.to_vec() }, None)
+    }
+
+    /// Permutes axes; `None` reverses them.
+    pub fn transpose(&mut self, tensor: Tensor, permutation: Option<&[usize]>) -> Result<Tensor> {
+        let permutation = match permutation {
+            Some(p) => p.to_vec(),
+            None => (0..self.ty(tensor).shape.len()).rev().collect(),
+        };
+        self.push(Op::Transpose { source: tensor.0, permutation }, None)
+    }
+
+    pub fn concat(&mut self, tensors: &[Tensor], axis: usize) -> Result<Tensor> {
+        let sources = self.align(tensors)?;
+        self.push(Op::Concat { sources, axis }, None)
+    }
+
+    /// Σ coefficients[i] · x^i with public real coefficients.
+    pub fn polynomial(&mut self, tensor: Tensor, coefficients: &[f64]) -> Result<Tensor> {
+        self.push(Op::Polynomial { source: tensor.0, coefficients: coefficients.to_vec() }, None)
+    }
+
+    /// The logistic sigmoid by the degree-7 polynomial
+    /// [`SIGMOID_COEFFICIENTS_OVER_8`] in x/8 (error ≤ 0.032 on [−8, 8]).
+    pub fn sigmoid(&mut self, tensor: Tensor) -> Result<Tensor> {
+        let scaled = self.scale(tensor, 0.125)?;
+        self.polynomial(scaled, &SIGMOID_COEFFICIENTS_OVER_8)
+    }
+}

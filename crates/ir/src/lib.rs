@@ -1,0 +1,34 @@
+//! The IR: the dataflow graph that every party of a blindfold session runs.
+//!
+//! Every value has a shape, a dtype ([`DType`]: fixed-point real or ring
+//! integer) and a [`Visibility`] (public, private to a named party, or shared
+//! among the compute parties). Build graphs with [`GraphBuilder`]:
+//!
+//! ```
+//! use blindfold_ir::GraphBuilder;
+//! let mut g = GraphBuilder::new();
+//! let w = g.private_input("model-owner", "weights", &[784, 10])?;
+//! let x = g.private_input("prediction-client", "image", &[1, 784])?;
+//! let logits = g.matmul(x, w)?; // both are shared first, then truncated
+//! g.output("prediction-client", "logits", logits)?;
+//! let graph = g.finish();
+//! assert_eq!(graph.parties(), ["model-owner", "prediction-client"]);
+//! # Ok::<(), blindfold_ir::GraphError>(())
+//! ```
+
+mod builder;
+mod error;
+mod graph;
+mod inference;
+mod op;
+mod types;
+
+pub use builder::{Conv2dGeometry, GraphBuilder, SIGMOID_COEFFICIENTS_OVER_8, Tensor};
+pub use error::{GraphError, Result};
+pub use graph::{Graph, Node};
+pub use inference::matmul_shape;
+pub use op::{NodeId, Op};
+pub use types::{DType, Ring, ValueType, Visibility};
+
+#[cfg(test)]
+mod tests;

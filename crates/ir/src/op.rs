@@ -1,0 +1,164 @@
+//! The operations of a graph. Each node holds one op and produces one value;
+//! operands are the ids of earlier nodes.
+
+use blindfold_ring::Conv2dGeometry;
+use serde::{Deserialize, Serialize};
+
+/// The id of a node, and of the value it produces: its index in the graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct NodeId(pub u32);
+
+impl NodeId {
+    /// The index into the graph's nodes.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl std::fmt::Display for NodeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "%{}", self.0)
+    }
+}
+
+/// One operation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Op {
+    /// A tensor that `party` supplies at run time under `name`.
+    Input {
+        party: String,
+        name: String,
+    },
+    /// A public tensor, row-major; reals are encoded with the value's dtype.
+    Constant {
+        values: Vec<f64>,
+    },
+    /// A private value split into shares among the compute parties.
+    Share {
+        source: NodeId,
+    },
+    /// A shared value opened to `party` only.
+    Reveal {
+        source: NodeId,
+        party: String,
+    },
+    /// Delivers a value (private to `party`, or public) as output `name`.
+    Output {
+        source: NodeId,
+        party: String,
+        name: String,
+    },
+    Add {
+        left: NodeId,
+        right: NodeId,
+    },
+    Sub {
+        left: NodeId,
+        right: NodeId,
+    },
+    Neg {
+        source: NodeId,
+    },
+    /// Elementwise product, numpy broadcasting.
+    Mul {
+        left: NodeId,
+        right: NodeId,
+    },
+    /// numpy's matmul.
+    MatMul {
+        left: NodeId,
+        right: NodeId,
+    },
+    /// NCHW input, [O, C, KH, KW] filters.
+    Conv2d {
+        input: NodeId,
+        filters: NodeId,
+        geometry: Conv2dGeometry,
+    },
+    /// Sum of each (kernel) window of an NCHW tensor, per channel.
+    SumPool2d {
+        source: NodeId,
+        kernel: (usize, usize),
+        geometry: Conv2dGeometry,
+    },
+    /// Sum over axes.
+    Sum {
+        source: NodeId,
+        axes: Vec<usize>,
+        keep_dims: bool,
+    },
+    Reshape {
+        source: NodeId,
+        shape: Vec<usize>,
+    },
+    /// Output axis i is input axis `permutation[i]`.
+    Transpose {
+        source: NodeId,
+        permutation: Vec<usize>,
+    },
+    Concat {
+        sources: Vec<NodeId>,
+        axis: usize,
+    },
+    /// Drops `bits` fractional bits after a fixed-point product.
+    Truncate {
+        source: NodeId,
+        bits: u32,
+    },
+    /// Σ coefficients[i] · x^i with public real coefficients.
+    Polynomial {
+        source: NodeId,
+        coefficients: Vec<f64>,
+    },
+}
+
+impl Op {
+    /// A short name for reports and errors.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Input { .. } => "input",
+            Op::Constant { .. } => "constant",
+            Op::Share { .. } => "share",
+            Op::Reveal { .. } => "reveal",
+            Op::Output { .. } => "output",
+            Op::Add { .. } => "add",
+            Op::Sub { .. } => "sub",
+            Op::Neg { .. } => "neg",
+            Op::Mul { .. } => "mul",
+            Op::MatMul { .. } => "matmul",
+            Op::Conv2d { .. } => "conv2d",
+            Op::SumPool2d { .. } => "sum_pool2d",
+            Op::Sum { .. } => "sum",
+            Op::Reshape { .. } => "reshape",
+            Op::Transpose { .. } => "transpose",
+            Op::Concat { .. } => "concat",
+            Op::Truncate { .. } => "truncate",
+            Op::Polynomial { .. } => "polynomial",
+        }
+    }
+
+    /// The operands, in order.
+    pub fn operands(&self) -> Vec<NodeId> {
+        match self {
+            Op::Input { .. } | Op::Constant { .. } => vec![],
+            Op::Share { source }
+            | Op::Reveal { source, .. }
+            | Op::Output { source, .. }
+            | Op::Neg { source }
+            | Op::SumPool2d { source, .. }
+            | Op::Sum { source, .. }
+            | Op::Reshape { source, .. }
+            | Op::Transpose { source, .. }
+            | Op::Truncate { source, .. }
+            | Op::Polynomial { source, .. } => vec![*source],
+            Op::Add { left, right }
+            | Op::Sub { left, right }
+            | Op::Mul { left, right }
+            | Op::MatMul { left, right } => {
+                vec![*left, *right]
+            }
+            Op::Conv2d { input, filters, .. } => vec![*input, *filters],
+            Op::Concat { sources, .. } => sources.clone(),
+        }
+    }
+}
