@@ -140,7 +140,9 @@ pub(crate) fn infer(graph: &Graph, id: NodeId, op: &Op, declared: Option<&ValueT
                     )?
                 }
                 _ => {
-                    return Err(context.invalid(format!("pooling takes [N, C, H, W], not {:?}", source.shape)));
+                    return Err(
+                        context.invalid(format!("pooling takes [N, C, H, W], not {:?}", source.shape))
+                    );
                 }
             };
             Ok(ValueType { shape, ..source.clone() })

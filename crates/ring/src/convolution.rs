@@ -103,6 +103,48 @@ impl<R: RingElement> RingTensor<R> {
         RingTensor::from_vec(&[batch, outputs, out_height, out_width], out)
     }
 
+    /// The sum of every `kernel` window of each channel of an NCHW input
+    /// `[N, C, H, W]`, giving `[N, C, H', W']`; zero padding adds nothing.
+    /// The local part of average pooling (N·C·H'·W'·KH·KW additions).
+    pub fn sum_pool2d(&self, kernel: (usize, usize), geometry: Conv2dGeometry) -> Result<Self> {
+        let invalid = |reason: String| RingError::InvalidArgument { operation: "sum_pool2d", reason };
+        let &[batch, channels, height, width] = self.shape() else {
+            return Err(invalid(format!("input must be [N, C, H, W], not {:?}", self.shape())));
+        };
+        let (out_height, out_width) = geometry
+            .output_size((height, width), kernel)
+            .ok_or_else(|| invalid(format!("a {kernel:?} window does not fit {:?}", self.shape())))?;
+        let (top, left, _, _) = geometry.padding;
+        let (stride_rows, stride_columns) = geometry.stride;
+        let mut out = vec![R::ZERO; batch * channels * out_height * out_width];
+        let plane_out = out_height * out_width;
+        if plane_out > 0 {
+            let input = self.as_slice();
+            out.par_chunks_mut(plane_out).enumerate().for_each(|(plane, target)| {
+                let source = &input[plane * height * width..][..height * width];
+                for y in 0..out_height {
+                    for x in 0..out_width {
+                        let mut total = R::ZERO;
+                        for ky in 0..kernel.0 {
+                            let sy = (y * stride_rows + ky).wrapping_sub(top);
+                            if sy >= height {
+                                continue;
+                            }
+                            for kx in 0..kernel.1 {
+                                let sx = (x * stride_columns + kx).wrapping_sub(left);
+                                if sx < width {
+                                    total = total.wrapping_add(source[sy * width + sx]);
+                                }
+                            }
+                        }
+                        target[y * out_width + x] = total;
+                    }
+                }
+            });
+        }
+        RingTensor::from_vec(&[batch, channels, out_height, out_width], out)
+    }
+
     /// The `[C·KH·KW, N·H'·W']` matrix whose column (n, y, x) holds the input
     /// window under output position (y, x) of image n, zero outside.
     fn im2col(
@@ -199,6 +241,22 @@ mod tests {
     fn mnist_shaped_convolutions() {
         check::<u64>([4, 1, 28, 28], [5, 1, 5, 5], Conv2dGeometry::uniform(2, 2), 1);
         check::<u64>([2, 16, 12, 12], [16, 16, 5, 5], Conv2dGeometry::default(), 2);
+    }
+
+    #[test]
+    fn window_sums_match_a_ones_filter_per_channel() {
+        let input = RingTensor::<u64>::from_vec(&[2, 3, 5, 6], values(180, 3)).unwrap();
+        let geometry = Conv2dGeometry { stride: (2, 1), padding: (1, 0, 1, 2) };
+        let pooled = input.sum_pool2d((3, 2), geometry).unwrap();
+        for channel in 0..3 {
+            let single = input.slice_axis(1, channel, channel + 1, 1).unwrap();
+            let ones = RingTensor::filled(&[1, 1, 3, 2], 1u64);
+            let expected = single.conv2d(&ones, geometry).unwrap();
+            let got = pooled.slice_axis(1, channel, channel + 1, 1).unwrap();
+            assert_eq!(got, expected);
+        }
+        assert!(input.sum_pool2d((7, 1), Conv2dGeometry::default()).is_err());
+        assert!(RingTensor::<u64>::zeros(&[2, 2]).sum_pool2d((1, 1), Conv2dGeometry::default()).is_err());
     }
 
     #[test]

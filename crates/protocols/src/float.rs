@@ -1,0 +1,216 @@
+//! The graph in floating point (f32 or f64) with ndarray: the model as
+//! trained, and the plaintext twin that benchmarks time.
+
+use blindfold_ir::{Graph, NodeId, Op};
+use ndarray::{Array2, ArrayD, Axis, IxDyn, NdFloat};
+
+use crate::error::Result;
+use crate::executor::last_uses;
+use crate::plaintext::{Inputs, Outputs, input};
+
+/// Runs `graph` in `T` arithmetic (fixed-point truncations are no-ops).
+pub fn run<T: NdFloat>(graph: &Graph, inputs: &Inputs) -> Result<Outputs> {
+    let prepared = prepare::<T>(graph, inputs)?;
+    Ok(evaluate(graph, &prepared))
+}
+
+/// The inputs converted to `T`, by node: the part of [`run`] a benchmark
+/// leaves out of its timing.
+pub fn prepare<T: NdFloat>(graph: &Graph, inputs: &Inputs) -> Result<Vec<Option<ArrayD<T>>>> {
+    graph
+        .nodes()
+        .iter()
+        .map(|node| match &node.op {
+            Op::Input { party, name } => {
+                let array = input(inputs, party, name, &node.ty.shape)?;
+                Ok(Some(array.mapv(|v| T::from(v).expect("f64 converts"))))
+            }
+            _ => Ok(None),
+        })
+        .collect()
+}
+
+/// Runs `graph` on prepared inputs.
+pub fn evaluate<T: NdFloat>(graph: &Graph, prepared: &[Option<ArrayD<T>>]) -> Outputs {
+    let last_use = last_uses(graph);
+    let mut values: Vec<Option<ArrayD<T>>> = vec![None; graph.nodes().len()];
+    let mut outputs = Outputs::new();
+    for (index, node) in graph.nodes().iter().enumerate() {
+        let id = NodeId(index as u32);
+        let operand = |i: usize| values[node.op.operands()[i].index()].as_ref().expect("operands precede");
+        let value = match &node.op {
+            Op::Input { .. } => prepared[index].clone().expect("prepared inputs"),
+            Op::Constant { values } => ArrayD::from_shape_vec(
+                IxDyn(&node.ty.shape),
+                values.iter().map(|&v| T::from(v).expect("f64 converts")).collect(),
+            )
+            .expect("inference checked the length"),
+            Op::Output { party, name, .. } => {
+                let value = operand(0).clone();
+                outputs
+                    .entry(party.clone())
+                    .or_default()
+                    .insert(name.clone(), value.mapv(|v| v.to_f64().unwrap_or(f64::NAN)));
+                value
+            }
+            Op::Share { .. } | Op::Reveal { .. } | Op::Truncate { .. } => operand(0).clone(),
+            Op::Add { .. } => operand(0) + operand(1),
+            Op::Sub { .. } => operand(0) - operand(1),
+            Op::Neg { .. } => operand(0).mapv(|v| -v),
+            Op::Mul { .. } => operand(0) * operand(1),
+            Op::MatMul { .. } => matmul(operand(0), operand(1), &node.ty.shape),
+            Op::Conv2d { geometry, .. } => conv2d(operand(0), operand(1), geometry, &node.ty.shape),
+            Op::SumPool2d { kernel, geometry, .. } => {
+                sum_pool2d(operand(0), *kernel, geometry, &node.ty.shape)
+            }
+            Op::Sum { axes, keep_dims, .. } => {
+                let mut sorted = axes.clone();
+                sorted.sort_unstable();
+                let mut value = operand(0).clone();
+                for &axis in sorted.iter().rev() {
+                    value = value.sum_axis(Axis(axis));
+                    if *keep_dims {
+                        value = value.insert_axis(Axis(axis));
+                    }
+                }
+                value
+            }
+            Op::Reshape { shape, .. } => operand(0)
+                .as_standard_layout()
+                .into_owned()
+                .into_shape_with_order(IxDyn(shape))
+                .expect("inferred"),
+            Op::Transpose { permutation, .. } => {
+                operand(0).view().permuted_axes(IxDyn(permutation)).as_standard_layout().into_owned()
+            }
+            Op::Concat { axis, .. } => {
+                let views: Vec<_> =
+                    node.op.operands().iter().map(|o| values[o.index()].as_ref().unwrap().view()).collect();
+                ndarray::concatenate(Axis(*axis), &views).expect("inferred")
+            }
+            Op::Polynomial { coefficients, .. } => operand(0).mapv(|x| {
+                coefficients
+                    .iter()
+                    .rev()
+                    .fold(T::zero(), |total, &c| total * x + T::from(c).expect("f64 converts"))
+            }),
+        };
+        values[index] = Some(value);
+        for operand in node.op.operands().into_iter().chain([id]) {
+            if last_use[operand.index()] == index {
+                values[operand.index()] = None;
+            }
+        }
+    }
+    outputs
+}
+
+/// numpy's matmul through ndarray's `dot` (matrixmultiply's sgemm/dgemm).
+fn matmul<T: NdFloat>(left: &ArrayD<T>, right: &ArrayD<T>, shape: &[usize]) -> ArrayD<T> {
+    let left2 = if left.ndim() == 1 { left.clone().insert_axis(Axis(0)) } else { left.clone() };
+    let right2 = if right.ndim() == 1 { right.clone().insert_axis(Axis(1)) } else { right.clone() };
+    let (m, k) = (left2.shape()[left2.ndim() - 2], left2.shape()[left2.ndim() - 1]);
+    let n = right2.shape()[right2.ndim() - 1];
+    let batch: Vec<usize> = shape[..shape.len().saturating_sub(2)].to_vec();
+    let batch_count: usize = batch.iter().product();
+    let broadcast = |array: &ArrayD<T>, rows: usize, columns: usize| {
+        let mut full = batch.clone();
+        full.extend([rows, columns]);
+        let view = array.broadcast(IxDyn(&full)).expect("inferred shapes broadcast");
+        view.as_standard_layout()
+            .into_owned()
+            .into_shape_with_order((batch_count.max(1), rows, columns))
+            .expect("same size")
+    };
+    let (a, b) = (broadcast(&left2, m, k), broadcast(&right2, k, n));
+    let mut out = Vec::with_capacity(batch_count.max(1) * m * n);
+    for i in 0..batch_count.max(1) {
+        out.extend(a.index_axis(Axis(0), i).dot(&b.index_axis(Axis(0), i)).iter().copied());
+    }
+    ArrayD::from_shape_vec(IxDyn(shape), out).expect("inferred shape")
+}
+
+/// NCHW convolution by im2col and one `dot`.
+fn conv2d<T: NdFloat>(
+    input: &ArrayD<T>,
+    filters: &ArrayD<T>,
+    geometry: &blindfold_ring::Conv2dGeometry,
+    shape: &[usize],
+) -> ArrayD<T> {
+    let (&[batch, channels, height, width], &[outputs, _, kh, kw], &[_, _, oh, ow]) =
+        (input.shape(), filters.shape(), shape)
+    else {
+        unreachable!("inference checked the ranks")
+    };
+    let (top, left, _, _) = geometry.padding;
+    let (sy, sx) = geometry.stride;
+    let columns = batch * oh * ow;
+    let mut unfolded = Array2::<T>::zeros((channels * kh * kw, columns));
+    let input = input.as_standard_layout();
+    let flat = input.as_slice().expect("standard layout");
+    for (row, mut target) in unfolded.axis_iter_mut(Axis(0)).enumerate() {
+        let (channel, ky, kx) = (row / (kh * kw), (row / kw) % kh, row % kw);
+        for image in 0..batch {
+            for y in 0..oh {
+                let source_y = (y * sy + ky).wrapping_sub(top);
+                if source_y >= height {
+                    continue;
+                }
+                for x in 0..ow {
+                    let source_x = (x * sx + kx).wrapping_sub(left);
+                    if source_x < width {
+                        target[(image * oh + y) * ow + x] =
+                            flat[((image * channels + channel) * height + source_y) * width + source_x];
+                    }
+                }
+            }
+        }
+    }
+    let weights = filters
+        .as_standard_layout()
+        .into_owned()
+        .into_shape_with_order((outputs, channels * kh * kw))
+        .expect("same size");
+    let product = weights.dot(&unfolded); // [O, N·OH·OW]
+    let product = product.into_shape_with_order((outputs, batch, oh * ow)).expect("same size");
+    product
+        .permuted_axes([1, 0, 2])
+        .as_standard_layout()
+        .into_owned()
+        .into_shape_with_order(IxDyn(shape))
+        .expect("same size")
+}
+
+/// Window sums per channel, zero padding.
+fn sum_pool2d<T: NdFloat>(
+    input: &ArrayD<T>,
+    kernel: (usize, usize),
+    geometry: &blindfold_ring::Conv2dGeometry,
+    shape: &[usize],
+) -> ArrayD<T> {
+    let (top, left, _, _) = geometry.padding;
+    let (sy, sx) = geometry.stride;
+    let &[_, _, height, width] = input.shape() else { unreachable!("inference checked the rank") };
+    let (oh, ow) = (shape[2], shape[3]);
+    let input = input.as_standard_layout();
+    let flat = input.as_slice().expect("standard layout");
+    let mut out = Vec::with_capacity(shape.iter().product());
+    for plane in flat.chunks(height * width).take(shape[0] * shape[1]) {
+        for y in 0..oh {
+            for x in 0..ow {
+                let mut total = T::zero();
+                for ky in 0..kernel.0 {
+                    let source_y = (y * sy + ky).wrapping_sub(top);
+                    for kx in 0..kernel.1 {
+                        let source_x = (x * sx + kx).wrapping_sub(left);
+                        if source_y < height && source_x < width {
+                            total += plane[source_y * width + source_x];
+                        }
+                    }
+                }
+                out.push(total);
+            }
+        }
+    }
+    ArrayD::from_shape_vec(IxDyn(shape), out).expect("inferred shape")
+}

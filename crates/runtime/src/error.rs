@@ -1,0 +1,32 @@
+//! Session errors: each names the party and op where things went wrong.
+
+use blindfold_ir::GraphError;
+use blindfold_protocols::ProtocolError;
+use thiserror::Error;
+
+/// Why a session did not complete.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum RuntimeError {
+    /// The graph does not fit the session.
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    /// An input is missing or has the wrong shape.
+    #[error("{0}")]
+    Input(Box<ProtocolError>),
+    /// Inputs were given for a party the session does not have.
+    #[error("inputs were given for '{party}', which is not a party of this session")]
+    UnknownInputParty { party: String },
+    /// A party failed; the error names the op and, for transport failures,
+    /// the peer.
+    #[error("party {party} failed: {error}")]
+    Party { party: String, error: Box<ProtocolError> },
+    /// A party's thread panicked.
+    #[error("party {party} crashed: {message}")]
+    PartyPanicked { party: String, message: String },
+    /// The plaintext backend failed.
+    #[error("plaintext run: {0}")]
+    Plaintext(Box<ProtocolError>),
+}
+
+/// Result of a session.
+pub type Result<T> = std::result::Result<T, RuntimeError>;

@@ -1,0 +1,327 @@
+//! [`Session`]: a graph bound to a protocol and parties, run with every
+//! party as a thread of this process over in-memory channels.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use blindfold_ir::{Graph, NodeId, Op, Ring};
+use blindfold_protocols::plaintext::{self, Inputs, Outputs};
+use blindfold_protocols::pond::{PRODUCER, PondParty, SERVERS};
+use blindfold_protocols::{Communicator, Executor, ProtocolError, Traffic, float};
+use blindfold_ring::RingElement;
+
+use crate::error::{Result, RuntimeError};
+use crate::link::PartyLink;
+use crate::profile::{PartyProfile, Report};
+use crate::transport::{SETUP_OP, in_process};
+
+/// Which protocol a session runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// Two servers and a crypto producer, secret sharing.
+    Pond,
+    /// The graph in the clear in fixed point (Pond's arithmetic, no sharing).
+    PlaintextFixed,
+    /// The graph in the clear in f64.
+    PlaintextFloat,
+}
+
+impl Protocol {
+    /// The name in reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Protocol::Pond => "pond",
+            Protocol::PlaintextFixed => "plaintext-fixed",
+            Protocol::PlaintextFloat => "plaintext-f64",
+        }
+    }
+}
+
+/// When the producer makes its material.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OfflinePhase {
+    /// Alongside the servers, running ahead within the links' memory budget.
+    Overlapped,
+    /// Entirely before the online phase, so that the report's `online_s`
+    /// is the servers' time alone (the literature's offline/online split).
+    Separate,
+}
+
+/// A failure injected into one party, to test that sessions end cleanly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fault {
+    pub party: String,
+    /// The node before which the party fails.
+    pub node: u32,
+    pub kind: FaultKind,
+}
+
+/// How an injected fault fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// The party's thread panics.
+    Panic,
+    /// The party returns early, closing its links.
+    Leave,
+    /// The party stops answering (sleeps past the timeout) without leaving.
+    Stall,
+    /// The party sends an extra, unexpected message to every other party.
+    Garbage,
+}
+
+/// A session's settings.
+#[derive(Clone, Debug)]
+pub struct SessionOptions {
+    /// How long a party waits for a message before failing.
+    pub timeout: Duration,
+    /// Bytes in flight allowed per link (bounds how far the producer runs
+    /// ahead).
+    pub link_budget_bytes: usize,
+    pub offline_phase: OfflinePhase,
+    /// The input and output parties; `None` takes those the graph names.
+    pub parties: Option<Vec<String>>,
+    /// A fault to inject (testing).
+    pub fault: Option<Fault>,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            timeout: Duration::from_secs(60),
+            link_budget_bytes: 256 << 20,
+            offline_phase: OfflinePhase::Overlapped,
+            parties: None,
+            fault: None,
+        }
+    }
+}
+
+/// What a session delivers: each party's outputs, and the profile.
+#[derive(Debug)]
+pub struct SessionResult {
+    pub outputs: Outputs,
+    pub report: Report,
+}
+
+impl SessionResult {
+    /// Output `name` of `party`.
+    pub fn output(&self, party: &str, name: &str) -> Option<&ndarray::ArrayD<f64>> {
+        self.outputs.get(party)?.get(name)
+    }
+}
+
+/// A graph, a protocol and the session's settings.
+#[derive(Clone, Debug)]
+pub struct Session {
+    graph: Arc<Graph>,
+    protocol: Protocol,
+    options: SessionOptions,
+}
+
+impl Session {
+    /// A Pond session with default settings.
+    pub fn new(graph: Graph) -> Session {
+        Session { graph: Arc::new(graph), protocol: Protocol::Pond, options: SessionOptions::default() }
+    }
+
+    pub fn protocol(mut self, protocol: Protocol) -> Session {
+        self.protocol = protocol;
+        self
+    }
+
+    pub fn options(mut self, options: SessionOptions) -> Session {
+        self.options = options;
+        self
+    }
+
+    /// The graph.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// Every party of the session: the servers and the producer (for Pond),
+    /// then the input and output parties.
+    pub fn parties(&self) -> Result<Vec<String>> {
+        let mut parties: Vec<String> = match self.protocol {
+            Protocol::Pond => SERVERS.iter().chain([&PRODUCER]).map(|s| s.to_string()).collect(),
+            _ => Vec::new(),
+        };
+        let others = self.options.parties.clone().unwrap_or_else(|| self.graph.parties());
+        for party in others {
+            if !parties.contains(&party) {
+                parties.push(party);
+            }
+        }
+        self.graph.check_parties(&parties)?;
+        Ok(parties)
+    }
+
+    /// Runs the session on `inputs` (party → input name → values).
+    pub fn run(&self, inputs: Inputs) -> Result<SessionResult> {
+        let parties = self.parties()?;
+        if let Some(party) = inputs.keys().find(|p| !parties.contains(p)) {
+            return Err(RuntimeError::UnknownInputParty { party: party.clone() });
+        }
+        for node in self.graph.nodes() {
+            if let Op::Input { party, name } = &node.op {
+                plaintext::input(&inputs, party, name, &node.ty.shape)
+                    .map_err(|error| RuntimeError::Input(Box::new(error)))?;
+            }
+        }
+        match (self.protocol, self.graph.ring()) {
+            (Protocol::Pond, Ring::Z64) => self.run_pond::<u64>(&parties, inputs),
+            (Protocol::Pond, Ring::Z128) => self.run_pond::<u128>(&parties, inputs),
+            (Protocol::PlaintextFixed, Ring::Z64) => {
+                self.run_clear(plaintext::run_fixed_point::<u64>, &inputs)
+            }
+            (Protocol::PlaintextFixed, Ring::Z128) => {
+                self.run_clear(plaintext::run_fixed_point::<u128>, &inputs)
+            }
+            (Protocol::PlaintextFloat, _) => self.run_clear(float::run::<f64>, &inputs),
+        }
+    }
+
+    fn run_clear(
+        &self,
+        run: impl Fn(&Graph, &Inputs) -> std::result::Result<Outputs, ProtocolError>,
+        inputs: &Inputs,
+    ) -> Result<SessionResult> {
+        let started = Instant::now();
+        let outputs = run(&self.graph, inputs).map_err(|error| RuntimeError::Plaintext(Box::new(error)))?;
+        let report =
+            Report::new(self.protocol.name(), "none", started.elapsed().as_secs_f64(), None, Vec::new());
+        Ok(SessionResult { outputs, report })
+    }
+
+    fn run_pond<R: RingElement>(&self, parties: &[String], mut inputs: Inputs) -> Result<SessionResult> {
+        let session = session_id();
+        let budget = match self.options.offline_phase {
+            OfflinePhase::Overlapped => self.options.link_budget_bytes,
+            OfflinePhase::Separate => usize::MAX,
+        };
+        let endpoints = in_process::network(parties, budget);
+        let started = Instant::now();
+        let graph = &self.graph;
+        let run_party = |endpoint: in_process::InProcessEndpoint, own_inputs| {
+            let name = endpoint.name().to_string();
+            let mut party = PondParty::<R>::new(&name, Arc::clone(graph), own_inputs);
+            let link =
+                PartyLink::new(&name, session, graph, Box::new(endpoint), self.options.timeout, started);
+            let fault = self.options.fault.as_ref().filter(|f| f.party == name);
+            drive(&mut party, link, graph, fault, parties)
+        };
+        let mut results: Vec<(String, std::thread::Result<PartyOutcome>)> = Vec::new();
+        let mut online_start = None;
+        std::thread::scope(|scope| {
+            let mut pending = Vec::new();
+            for endpoint in endpoints {
+                let name = endpoint.name().to_string();
+                let own_inputs = inputs.remove(&name).unwrap_or_default();
+                let producer_first = name == PRODUCER && self.options.offline_phase == OfflinePhase::Separate;
+                let handle = std::thread::Builder::new()
+                    .name(format!("party {name}"))
+                    .spawn_scoped(scope, || run_party(endpoint, own_inputs))
+                    .expect("spawning a party thread");
+                if producer_first {
+                    results.push((name, handle.join()));
+                    online_start = Some(Instant::now());
+                } else {
+                    pending.push((name, handle));
+                }
+            }
+            for (name, handle) in pending {
+                results.push((name, handle.join()));
+            }
+        });
+        let wall_s = started.elapsed().as_secs_f64();
+        let online_s = online_start.map(|start| start.elapsed().as_secs_f64());
+        let mut outputs = Outputs::new();
+        let mut profiles = Vec::new();
+        let mut failures = Vec::new();
+        for (name, result) in results {
+            match result {
+                Ok(Ok((party_outputs, profile))) => {
+                    if !party_outputs.is_empty() {
+                        outputs.insert(name, party_outputs);
+                    }
+                    profiles.push(profile);
+                }
+                Ok(Err(error)) => failures.push(RuntimeError::Party { party: name, error: Box::new(error) }),
+                Err(panic) => {
+                    failures.push(RuntimeError::PartyPanicked { party: name, message: panic_message(panic) })
+                }
+            }
+        }
+        if let Some(root_cause) = root_cause(failures) {
+            return Err(root_cause);
+        }
+        profiles.sort_by_key(|p| parties.iter().position(|n| *n == p.party));
+        let report = Report::new(self.protocol.name(), "in-process", wall_s, online_s, profiles);
+        Ok(SessionResult { outputs, report })
+    }
+}
+
+/// What a party thread returns.
+type PartyOutcome =
+    std::result::Result<(BTreeMap<String, ndarray::ArrayD<f64>>, PartyProfile), ProtocolError>;
+
+/// Runs one party over the whole graph: setup, then every node in order.
+fn drive(
+    party: &mut dyn Executor,
+    mut link: PartyLink<'_>,
+    graph: &Graph,
+    fault: Option<&Fault>,
+    parties: &[String],
+) -> PartyOutcome {
+    link.begin(SETUP_OP);
+    party.setup(&mut link)?;
+    link.end();
+    for index in 0..graph.nodes().len() as u32 {
+        if let Some(fault) = fault.filter(|f| f.node == index) {
+            link.begin(index);
+            match fault.kind {
+                FaultKind::Panic => panic!("injected fault before node {index}"),
+                FaultKind::Leave => {
+                    return Err(ProtocolError::Configuration(format!("left before node {index} (injected)")));
+                }
+                FaultKind::Stall => std::thread::sleep(Duration::from_secs(3600)),
+                FaultKind::Garbage => {
+                    for peer in parties.iter().filter(|p| **p != fault.party) {
+                        link.send(peer, vec![0xAB; 7], Traffic::Online)?;
+                    }
+                }
+            }
+        }
+        link.begin(index);
+        party.execute(NodeId(index), &mut link)?;
+        link.end();
+    }
+    Ok((party.take_outputs(), link.finish()))
+}
+
+/// The failure that explains the others: a crash first, then an error that
+/// is not a consequence of another party's failure, then any.
+fn root_cause(mut failures: Vec<RuntimeError>) -> Option<RuntimeError> {
+    let rank = |failure: &RuntimeError| match failure {
+        RuntimeError::PartyPanicked { .. } => 0,
+        RuntimeError::Party { error, .. } if matches!(**error, ProtocolError::Transport { .. }) => 2,
+        _ => 1,
+    };
+    failures.sort_by_key(rank);
+    failures.into_iter().next()
+}
+
+fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string())
+}
+
+/// A fresh session id from the OS CSPRNG (so concurrent sessions differ).
+fn session_id() -> u64 {
+    let seed = blindfold_ring::Seed::random().map(|s| s.to_bytes()).unwrap_or_default();
+    u64::from_le_bytes(seed[..8].try_into().expect("8 bytes"))
+}

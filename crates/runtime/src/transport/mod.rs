@@ -1,0 +1,57 @@
+//! How messages travel between parties. A [`Endpoint`] is one party's end:
+//! send to a named peer, receive the next message from a named peer. The
+//! in-process implementation is [`in_process`]; a network one plugs in the
+//! same way.
+
+pub mod in_process;
+
+use std::time::Duration;
+
+use blindfold_protocols::Traffic;
+use thiserror::Error;
+
+/// The op id of the session's setup step (before the first node).
+pub const SETUP_OP: u32 = u32::MAX;
+
+/// One message: the header every transport carries, and the payload.
+#[derive(Debug)]
+pub struct Message {
+    /// The session it belongs to.
+    pub session: u64,
+    /// The node it belongs to ([`SETUP_OP`] for setup).
+    pub op: u32,
+    /// Per (sender, receiver) pair: 0, 1, 2, …
+    pub sequence: u64,
+    /// Online or the producer's offline material.
+    pub traffic: Traffic,
+    /// The sender's round clock when it sent (critical-path rounds).
+    pub round: u64,
+    /// The sender's round within the op when it sent.
+    pub op_round: u32,
+    /// The bytes.
+    pub payload: Vec<u8>,
+}
+
+/// Why a message could not be sent or received.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum TransportError {
+    /// The peer's end is gone (its party ended or crashed).
+    #[error("{peer} left the session")]
+    PeerLeft { peer: String },
+    /// Nothing arrived from the peer in time.
+    #[error("{peer} sent nothing for {seconds:.1} s")]
+    Timeout { peer: String, seconds: f64 },
+    /// The peer is not part of the session.
+    #[error("{peer} is not a party of this session")]
+    UnknownPeer { peer: String },
+}
+
+/// One party's end of the session's links.
+pub trait Endpoint: Send {
+    /// Sends `message` to `peer`; may wait while the link's memory budget
+    /// is used up, at most `timeout`.
+    fn send(&mut self, peer: &str, message: Message, timeout: Duration) -> Result<(), TransportError>;
+
+    /// The next message from `peer`, waiting at most `timeout`.
+    fn receive(&mut self, peer: &str, timeout: Duration) -> Result<Message, TransportError>;
+}
