@@ -2,8 +2,21 @@
 
 mod bench;
 mod bench_kernels;
+mod bench_pond;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use blindfold_ml::demo::Demo;
+use blindfold_runtime::SessionOptions;
 
 use clap::{Parser, Subcommand, ValueEnum};
+
+/// mimalloc keeps freed pages for reuse: sessions allocate and free many
+/// megabyte-sized shares, and the system allocator returns them to the
+/// kernel and faults them in again (a quarter of a session's time).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Machine learning on data that nobody gets to see: secret sharing (Pond)
 /// and homomorphic encryption, in one Rust program that every party runs.
@@ -16,6 +29,21 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The seed's private prediction: a three-layer network of the model
+    /// owner classifies the prediction client's input under Pond, every
+    /// party a thread of this process; prints what the client learned beside
+    /// the plaintext results, and the profile.
+    Demo {
+        /// Inputs in the client's batch.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        batch: u64,
+        /// Print the profile as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Write a Chrome trace-event file (open in Perfetto or chrome://tracing).
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+    },
     /// Measure a benchmark suite on this machine (figures beside their
     /// plaintext twin from the same run).
     Bench {
@@ -37,16 +65,42 @@ enum Command {
 enum Suite {
     /// Ring matmul (u64, u128) and conv2d against f32 gemm; PRG throughput.
     Kernels,
+    /// Pond sessions: private matmul and the seed's network at batch 1 and 100.
+    Pond,
 }
 
-fn main() {
-    let cli = Cli::parse();
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
+        Command::Demo { batch, json, trace } => {
+            let demo = Demo::run(batch as usize, SessionOptions::default())?;
+            if let Some(path) = trace {
+                demo.report
+                    .write_chrome_trace(&path)
+                    .map_err(|e| format!("writing {}: {e}", path.display()))?;
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&demo.report.to_json())?);
+            } else {
+                println!("{demo}");
+            }
+        }
         Command::Bench { suite, json, runs, quick } => {
             let records = match suite {
                 Suite::Kernels => bench_kernels::run(runs as usize, quick),
+                Suite::Pond => bench_pond::run(runs as usize)?,
             };
             bench::print(&records, json);
         }
     }
+    Ok(())
 }

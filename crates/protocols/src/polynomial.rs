@@ -51,9 +51,39 @@ pub fn rounds(steps: &[PowerStep]) -> u32 {
     steps.iter().map(|s| s.round).max().unwrap_or(0)
 }
 
+/// A bound, in ulps (2^−F), on how far a secure evaluation with local
+/// truncation can be from the exact-truncation reference, for inputs with
+/// |x| ≤ `max_input` that already differ by up to `input_error` ulps.
+///
+/// A power x^p = x^h · x^l whose factors differ by e_h and e_l ulps differs
+/// by at most M^h·e_l + M^l·e_h ulps before truncation (M = `max_input`,
+/// dropping the e_h·e_l·2^−F term, below an ulp for the ranges here), and
+/// truncation adds at most 2 (local truncation is off by one from floor,
+/// and floors of different values differ by one more). The result differs
+/// by Σ |c_i|·e_i + 2.
+pub fn error_bound_ulps(coefficients: &[f64], max_input: f64, input_error: f64) -> f64 {
+    let mut errors = vec![0.0; coefficients.len().max(2)];
+    errors[1] = input_error;
+    for step in plan(coefficients) {
+        errors[step.power] = max_input.powi(step.high as i32) * errors[step.low]
+            + max_input.powi(step.low as i32) * errors[step.high]
+            + 2.0;
+    }
+    coefficients.iter().zip(&errors).skip(1).map(|(c, e)| c.abs() * e).sum::<f64>() + 2.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_bounds_grow_with_degree_and_range() {
+        assert_eq!(error_bound_ulps(&[1.0, 2.0], 10.0, 0.0), 2.0);
+        assert_eq!(error_bound_ulps(&[0.0, 0.0, 1.0], 1.0, 0.0), 4.0);
+        let small = error_bound_ulps(&[0.0, 0.0, 0.0, 1.0], 1.0, 1.0);
+        let large = error_bound_ulps(&[0.0, 0.0, 0.0, 1.0], 4.0, 1.0);
+        assert!(small < large);
+    }
 
     #[test]
     fn degree_seven_odd_takes_three_rounds_and_skips_x6() {

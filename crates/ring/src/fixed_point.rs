@@ -114,17 +114,24 @@ impl FixedPoint {
         (-half, half.next_down())
     }
 
-    /// Encodes one real; `position` only labels an error.
-    fn encode_at<R: RingElement>(&self, value: f64, position: impl FnOnce() -> Vec<usize>) -> Result<R> {
+    /// Encodes one real with the precomputed scale factor; `position` only
+    /// labels an error.
+    fn encode_at<R: RingElement>(
+        &self,
+        value: f64,
+        scale: f64,
+        position: impl FnOnce() -> Vec<usize>,
+    ) -> Result<R> {
         if !value.is_finite() {
             return Err(RingError::NotFinite { position: position() });
         }
-        let scaled = value * self.scale_factor();
+        let scaled = value * scale;
         let integer = match self.rounding {
             Rounding::Nearest => scaled.round(),
             Rounding::TowardZero => scaled.trunc(),
         };
-        let half = 2f64.powi(R::BITS as i32 - 1);
+        // ±2^(k−1), exact in f64.
+        let half = f64::from_bits((1023 + R::BITS as u64 - 1) << 52);
         if integer < -half || integer >= half {
             let (min, max) = self.range::<R>();
             return Err(RingError::OutOfRange {
@@ -139,7 +146,7 @@ impl FixedPoint {
 
     /// Encodes one real number.
     pub fn encode_value<R: RingElement>(&self, value: f64) -> Result<R> {
-        self.encode_at(value, Vec::new)
+        self.encode_at(value, self.scale_factor(), Vec::new)
     }
 
     /// Encodes row-major `values` (f32 or f64) as a tensor of `shape`. An
@@ -149,10 +156,11 @@ impl FixedPoint {
         shape: &[usize],
         values: &[T],
     ) -> Result<RingTensor<R>> {
+        let scale = self.scale_factor();
         let encoded = values
             .iter()
             .enumerate()
-            .map(|(index, &value)| self.encode_at(value.into(), || unravel(index, shape)))
+            .map(|(index, &value)| self.encode_at(value.into(), scale, || unravel(index, shape)))
             .collect::<Result<Vec<R>>>()?;
         RingTensor::from_vec(shape, encoded)
     }
@@ -173,7 +181,8 @@ impl FixedPoint {
 
     /// Decodes a tensor, row-major.
     pub fn decode<R: RingElement>(&self, tensor: &RingTensor<R>) -> Vec<f64> {
-        tensor.as_slice().iter().map(|&x| self.decode_value(x)).collect()
+        let scale = self.scale_factor();
+        tensor.as_slice().iter().map(|&x| x.to_i128() as f64 / scale).collect()
     }
 
     /// Decodes a tensor into an ndarray array of its shape.

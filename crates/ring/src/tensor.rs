@@ -156,11 +156,14 @@ impl<R: RingElement> RingTensor<R> {
     /// The elements as little-endian bytes, `R::BYTES` each, row-major:
     /// the wire format of a tensor.
     pub fn to_le_bytes(&self) -> Vec<u8> {
-        let mut bytes = vec![0u8; self.len() * R::BYTES];
-        for (chunk, &value) in bytes.chunks_exact_mut(R::BYTES).zip(self.as_slice()) {
-            value.write_le(chunk);
-        }
-        bytes
+        self.le_bytes().to_vec()
+    }
+
+    /// The elements' bytes in place (little-endian targets only, so these
+    /// are the wire format): append them to a message without a copy per
+    /// element.
+    pub fn le_bytes(&self) -> &[u8] {
+        bytemuck::cast_slice(self.as_slice())
     }
 
     /// Reads a tensor of `shape` from its wire format; errors unless `bytes`
@@ -177,8 +180,8 @@ impl<R: RingElement> RingTensor<R> {
                 ),
             });
         }
-        let values = bytes.chunks_exact(R::BYTES).map(R::from_le_slice).collect();
-        Self::from_vec(shape, values)
+        // One copy into aligned storage (the bytes may be unaligned).
+        Self::from_vec(shape, bytemuck::pod_collect_to_vec(bytes))
     }
 }
 

@@ -45,7 +45,10 @@ pub struct PartyProfile {
 pub struct OpSummary {
     pub node: Option<u32>,
     pub op: String,
-    /// The longest time any party spent in it.
+    /// How far the op moved the session's frontier: the latest end of this
+    /// op at any party minus the latest end of the op before it. Time a
+    /// party spends waiting is charged to the op it waits for, and the
+    /// durations add up to the session's time.
     pub duration_s: f64,
     /// Online bytes sent, all parties.
     pub bytes_sent: u64,
@@ -86,7 +89,13 @@ impl Report {
         parties: Vec<PartyProfile>,
     ) -> Report {
         let mut ops: Vec<OpSummary> = Vec::new();
+        let mut latest_end: Vec<(Option<u32>, f64)> = Vec::new();
         for event in parties.iter().flat_map(|p| &p.events) {
+            let end = event.start_s + event.duration_s;
+            match latest_end.iter_mut().find(|(node, _)| *node == event.node) {
+                Some((_, latest)) => *latest = latest.max(end),
+                None => latest_end.push((event.node, end)),
+            }
             let summary = match ops.iter_mut().find(|s| s.node == event.node) {
                 Some(summary) => summary,
                 None => {
@@ -102,13 +111,18 @@ impl Report {
                     ops.last_mut().expect("just pushed")
                 }
             };
-            summary.duration_s = summary.duration_s.max(event.duration_s);
             summary.bytes_sent += event.bytes_sent;
             summary.offline_bytes_sent += event.offline_bytes_sent;
             summary.messages_sent += event.messages_sent;
             summary.rounds = summary.rounds.max(event.rounds);
         }
         ops.sort_by_key(|s| s.node.map_or(-1, i64::from));
+        latest_end.sort_by_key(|(node, _)| node.map_or(-1, i64::from));
+        let mut frontier = 0.0f64;
+        for (summary, (_, end)) in ops.iter_mut().zip(&latest_end) {
+            summary.duration_s = (end - frontier).max(0.0);
+            frontier = frontier.max(*end);
+        }
         Report {
             protocol: protocol.to_string(),
             transport: transport.to_string(),

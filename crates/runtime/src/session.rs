@@ -64,7 +64,8 @@ pub enum FaultKind {
     Panic,
     /// The party returns early, closing its links.
     Leave,
-    /// The party stops answering (sleeps past the timeout) without leaving.
+    /// The party stops answering for twice the timeout without leaving,
+    /// then leaves.
     Stall,
     /// The party sends an extra, unexpected message to every other party.
     Garbage,
@@ -209,7 +210,7 @@ impl Session {
             let link =
                 PartyLink::new(&name, session, graph, Box::new(endpoint), self.options.timeout, started);
             let fault = self.options.fault.as_ref().filter(|f| f.party == name);
-            drive(&mut party, link, graph, fault, parties)
+            drive(&mut party, link, graph, fault, parties, self.options.timeout)
         };
         let mut results: Vec<(String, std::thread::Result<PartyOutcome>)> = Vec::new();
         let mut online_start = None;
@@ -273,6 +274,7 @@ fn drive(
     graph: &Graph,
     fault: Option<&Fault>,
     parties: &[String],
+    timeout: Duration,
 ) -> PartyOutcome {
     link.begin(SETUP_OP);
     party.setup(&mut link)?;
@@ -285,10 +287,16 @@ fn drive(
                 FaultKind::Leave => {
                     return Err(ProtocolError::Configuration(format!("left before node {index} (injected)")));
                 }
-                FaultKind::Stall => std::thread::sleep(Duration::from_secs(3600)),
+                FaultKind::Stall => {
+                    std::thread::sleep(2 * timeout);
+                    return Err(ProtocolError::Configuration(format!(
+                        "stalled before node {index} (injected)"
+                    )));
+                }
                 FaultKind::Garbage => {
+                    // Best effort: a peer that already finished is not the point.
                     for peer in parties.iter().filter(|p| **p != fault.party) {
-                        link.send(peer, vec![0xAB; 7], Traffic::Online)?;
+                        let _ = link.send(peer, vec![0xAB; 7], Traffic::Online);
                     }
                 }
             }

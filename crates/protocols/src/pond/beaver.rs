@@ -153,7 +153,10 @@ impl<R: RingElement> PondParty<R> {
                 share.sub(&self.masks.server[&factor.key].share).expect("mask has the value's shape")
             })
             .collect();
-        let payload: Vec<u8> = mine.iter().flat_map(|t| t.to_le_bytes()).collect();
+        let mut payload = Vec::with_capacity(mine.iter().map(|t| t.len() * R::BYTES).sum());
+        for masked in &mine {
+            payload.extend_from_slice(masked.le_bytes());
+        }
         let other = SERVERS[1 - server];
         let expected = payload.len();
         communicator.send(other, payload, Traffic::Online)?;

@@ -1,0 +1,92 @@
+//! `blindfold bench pond`: Pond sessions with every party in this process,
+//! beside the plaintext f32 run of the same graph on the same machine.
+//!
+//! Workloads: the private matmul 128x784·784x128 (inputs shared, product
+//! revealed to the client) and the seed's three-layer network at batch 1
+//! and 100. `median_s` is the whole session with the producer overlapped;
+//! `extra.online_median_s` is the servers' online phase alone, with the
+//! producer run first.
+
+use std::collections::HashMap;
+
+use blindfold_ir::{Graph, GraphBuilder};
+use blindfold_ml::seed_network;
+use blindfold_protocols::{Inputs, float};
+use blindfold_runtime::{OfflinePhase, Session, SessionOptions};
+use ndarray::ArrayD;
+
+use crate::bench::{Record, time};
+
+pub fn run(runs: usize) -> Result<Vec<Record>, Box<dyn std::error::Error>> {
+    let mut records = Vec::new();
+    let (graph, inputs) = matmul_workload()?;
+    records.push(measure("matmul-128x784x128", None, graph, inputs, runs)?);
+    for batch in [1, 100] {
+        let graph = seed_network::graph(batch)?;
+        let inputs = seed_network::inputs(batch, 7);
+        records.push(measure("seed-network", Some(batch), graph, inputs, runs)?);
+    }
+    Ok(records)
+}
+
+/// x [128, 784] from the client times w [784, 128] from the model owner.
+fn matmul_workload() -> Result<(Graph, Inputs), Box<dyn std::error::Error>> {
+    let mut g = GraphBuilder::new();
+    let x = g.private_input("prediction-client", "x", &[128, 784])?;
+    let w = g.private_input("model-owner", "w", &[784, 128])?;
+    let y = g.matmul(x, w)?;
+    g.output("prediction-client", "y", y)?;
+    let filler = |shape: [usize; 2]| {
+        let values = (0..shape[0] * shape[1]).map(|i| ((i * 7919) % 1000) as f64 / 1000.0 - 0.5).collect();
+        ArrayD::from_shape_vec(shape.to_vec(), values).expect("length matches")
+    };
+    let inputs = Inputs::from([
+        ("prediction-client".to_string(), HashMap::from([("x".to_string(), filler([128, 784]))])),
+        ("model-owner".to_string(), HashMap::from([("w".to_string(), filler([784, 128]))])),
+    ]);
+    Ok((g.finish(), inputs))
+}
+
+fn measure(
+    name: &str,
+    batch: Option<usize>,
+    graph: Graph,
+    inputs: Inputs,
+    runs: usize,
+) -> Result<Record, Box<dyn std::error::Error>> {
+    let overlapped = Session::new(graph.clone());
+    let separate = Session::new(graph.clone())
+        .options(SessionOptions { offline_phase: OfflinePhase::Separate, ..SessionOptions::default() });
+    // One checked run first: its report gives the bytes and rounds.
+    let report = overlapped.run(inputs.clone())?.report;
+    let mut failure = None;
+    let timing = time(runs, || {
+        if let Err(error) = overlapped.run(inputs.clone()) {
+            failure = Some(error);
+        }
+    });
+    let mut online = Vec::new();
+    for _ in 0..runs {
+        let result = separate.run(inputs.clone())?;
+        online.push(result.report.online_s.unwrap_or(result.report.wall_s));
+    }
+    if let Some(error) = failure {
+        return Err(error.into());
+    }
+    online.sort_by(f64::total_cmp);
+    let prepared = float::prepare::<f32>(&graph, &inputs)?;
+    let plaintext = time(runs, || {
+        std::hint::black_box(float::evaluate::<f32>(&graph, &prepared));
+    });
+    let mut record = Record::new("pond", name.to_string(), timing)
+        .with("online_median_s", online[online.len() / 2])
+        .with("offline_bytes", report.offline_bytes_sent)
+        .with("ratio_to_plaintext", (timing.median_s / plaintext.median_s).round());
+    record.protocol = Some("pond".into());
+    record.transport = Some("in-process".into());
+    record.batch = batch;
+    record.bytes_sent = Some(report.bytes_sent + report.offline_bytes_sent);
+    record.rounds = Some(report.rounds);
+    record.plaintext_median_s = Some(plaintext.median_s);
+    Ok(record)
+}

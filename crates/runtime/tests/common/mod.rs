@@ -1,0 +1,52 @@
+//! Helpers shared by the runtime's integration tests.
+
+#![allow(dead_code)]
+
+use blindfold_ir::Graph;
+use blindfold_protocols::Inputs;
+use blindfold_runtime::{Protocol, Session, SessionResult};
+use ndarray::ArrayD;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Random reals in [−bound, bound) of `shape`.
+pub fn random(shape: &[usize], bound: f64, seed: u64) -> ArrayD<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let values = (0..shape.iter().product()).map(|_| rng.random_range(-bound..bound)).collect();
+    ArrayD::from_shape_vec(shape.to_vec(), values).unwrap()
+}
+
+/// Inputs from (party, name, values) triples.
+pub fn inputs(entries: Vec<(&str, &str, ArrayD<f64>)>) -> Inputs {
+    let mut inputs = Inputs::new();
+    for (party, name, values) in entries {
+        inputs.entry(party.to_string()).or_default().insert(name.to_string(), values);
+    }
+    inputs
+}
+
+/// Runs `graph` under Pond and the fixed-point plaintext and checks every
+/// output agrees within `ulps` units of 2^−F.
+pub fn assert_matches_reference(graph: &Graph, inputs: &Inputs, ulps: f64) -> SessionResult {
+    let ulp = 2f64.powi(-(graph.fractional_bits() as i32));
+    let secure = Session::new(graph.clone()).run(inputs.clone()).expect("pond run");
+    let reference = Session::new(graph.clone())
+        .protocol(Protocol::PlaintextFixed)
+        .run(inputs.clone())
+        .expect("plaintext run");
+    assert_eq!(secure.outputs.keys().collect::<Vec<_>>(), reference.outputs.keys().collect::<Vec<_>>());
+    for (party, outputs) in &reference.outputs {
+        for (name, expected) in outputs {
+            let got = &secure.outputs[party][name];
+            assert_eq!(got.shape(), expected.shape(), "{party}/{name}");
+            for (index, (g, e)) in got.iter().zip(expected.iter()).enumerate() {
+                assert!(
+                    (g - e).abs() <= ulps * ulp,
+                    "{party}/{name}[{index}]: pond {g} vs plaintext {e} (more than {ulps} ulps in {:?})",
+                    graph.ring()
+                );
+            }
+        }
+    }
+    secure
+}
