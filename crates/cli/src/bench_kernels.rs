@@ -71,8 +71,9 @@ impl MatmulRing for u128 {
     }
 }
 
-/// gemm's f32 product (m×k)·(k×n), row-major, on `threads` threads.
-fn f32_matmul(threads: usize, m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+/// gemm's f32 product (m×k)·(k×n), row-major, on `threads` threads: the
+/// plaintext twin of the ring kernels.
+pub fn f32_matmul(threads: usize, m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
     let parallelism = if threads == 1 { gemm::Parallelism::None } else { gemm::Parallelism::Rayon(threads) };
     assert!(a.len() == m * k && b.len() == k * n && c.len() == m * n);
     // SAFETY: the asserted lengths cover every index gemm reads and writes

@@ -7,19 +7,16 @@
 //! `extra.online_median_s` is the servers' online phase alone, with the
 //! producer run first.
 
-use std::collections::HashMap;
-
-use blindfold_ir::{Graph, GraphBuilder};
-use blindfold_ml::seed_network;
+use blindfold_ir::Graph;
+use blindfold_ml::{private_matmul, seed_network};
 use blindfold_protocols::{Inputs, float};
 use blindfold_runtime::{OfflinePhase, Session, SessionOptions};
-use ndarray::ArrayD;
 
 use crate::bench::{Record, time};
 
 pub fn run(runs: usize) -> Result<Vec<Record>, Box<dyn std::error::Error>> {
     let mut records = Vec::new();
-    let (graph, inputs) = matmul_workload()?;
+    let (graph, inputs) = private_matmul::workload(128, 784, 128)?;
     records.push(measure("matmul-128x784x128", None, graph, inputs, runs)?);
     for batch in [1, 100] {
         let graph = seed_network::graph(batch)?;
@@ -27,24 +24,6 @@ pub fn run(runs: usize) -> Result<Vec<Record>, Box<dyn std::error::Error>> {
         records.push(measure("seed-network", Some(batch), graph, inputs, runs)?);
     }
     Ok(records)
-}
-
-/// x [128, 784] from the client times w [784, 128] from the model owner.
-fn matmul_workload() -> Result<(Graph, Inputs), Box<dyn std::error::Error>> {
-    let mut g = GraphBuilder::new();
-    let x = g.private_input("prediction-client", "x", &[128, 784])?;
-    let w = g.private_input("model-owner", "w", &[784, 128])?;
-    let y = g.matmul(x, w)?;
-    g.output("prediction-client", "y", y)?;
-    let filler = |shape: [usize; 2]| {
-        let values = (0..shape[0] * shape[1]).map(|i| ((i * 7919) % 1000) as f64 / 1000.0 - 0.5).collect();
-        ArrayD::from_shape_vec(shape.to_vec(), values).expect("length matches")
-    };
-    let inputs = Inputs::from([
-        ("prediction-client".to_string(), HashMap::from([("x".to_string(), filler([128, 784]))])),
-        ("model-owner".to_string(), HashMap::from([("w".to_string(), filler([784, 128]))])),
-    ]);
-    Ok((g.finish(), inputs))
 }
 
 fn measure(

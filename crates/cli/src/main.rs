@@ -1,14 +1,12 @@
 //! `blindfold`: private machine learning from the command line.
 
-mod bench;
-mod bench_kernels;
-mod bench_pond;
+use blindfold_cli::{bench, bench_kernels, bench_pond};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use blindfold_ml::demo::Demo;
-use blindfold_runtime::SessionOptions;
+use blindfold_runtime::{Protocol, SessionOptions};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -37,6 +35,11 @@ enum Command {
         /// Inputs in the client's batch.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000))]
         batch: u64,
+        /// The protocol: pond, or a plaintext backend for debugging
+        /// (plaintext: the same fixed-point arithmetic in the clear;
+        /// plaintext-f64: floating point).
+        #[arg(long, value_enum, default_value_t = ProtocolChoice::Pond)]
+        protocol: ProtocolChoice,
         /// Print the profile as JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -62,6 +65,24 @@ enum Command {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+enum ProtocolChoice {
+    Pond,
+    Plaintext,
+    #[value(name = "plaintext-f64")]
+    PlaintextF64,
+}
+
+impl From<ProtocolChoice> for Protocol {
+    fn from(choice: ProtocolChoice) -> Protocol {
+        match choice {
+            ProtocolChoice::Pond => Protocol::Pond,
+            ProtocolChoice::Plaintext => Protocol::PlaintextFixed,
+            ProtocolChoice::PlaintextF64 => Protocol::PlaintextFloat,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 enum Suite {
     /// Ring matmul (u64, u128) and conv2d against f32 gemm; PRG throughput.
     Kernels,
@@ -81,8 +102,8 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
-        Command::Demo { batch, json, trace } => {
-            let demo = Demo::run(batch as usize, SessionOptions::default())?;
+        Command::Demo { batch, protocol, json, trace } => {
+            let demo = Demo::run(batch as usize, protocol.into(), SessionOptions::default())?;
             if let Some(path) = trace {
                 demo.report
                     .write_chrome_trace(&path)

@@ -9,10 +9,10 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use blindfold_ml::demo::Demo;
-use blindfold_runtime::SessionOptions;
+use blindfold_runtime::{Protocol, SessionOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let batch = std::env::args().nth(1).map(|b| b.parse()).transpose()?.unwrap_or(1);
-    println!("{}", Demo::run(batch, SessionOptions::default())?);
+    println!("{}", Demo::run(batch, Protocol::Pond, SessionOptions::default())?);
     Ok(())
 }

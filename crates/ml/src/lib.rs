@@ -1,5 +1,7 @@
 //! Models and workloads built on the builder: the seed's private prediction
-//! network, and [`demo`], the program the README's first command runs.
+//! network, the private matmul benchmark, and [`demo`], the program the
+//! README's first command runs.
 
 pub mod demo;
+pub mod private_matmul;
 pub mod seed_network;

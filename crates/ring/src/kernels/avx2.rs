@@ -30,14 +30,18 @@ const U64_ROWS: usize = 2;
 /// 256-bit vectors (4 lanes each) across the u64 tile.
 const U64_VECTORS: usize = 2;
 
+/// Whether this CPU runs the AVX2 kernels.
+fn avx2_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::arch::is_x86_feature_detected!("avx2");
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
 impl U64Kernel {
     /// The kernel, if this CPU has AVX2.
     pub fn detect() -> Option<Self> {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            return Some(U64Kernel { _detected: () });
-        }
-        None
+        avx2_available().then_some(U64Kernel { _detected: () })
     }
 }
 
@@ -163,11 +167,7 @@ pub struct U128Kernel {
 impl U128Kernel {
     /// The kernel, if this CPU has AVX2.
     pub fn detect() -> Option<Self> {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            return Some(U128Kernel { _detected: () });
-        }
-        None
+        avx2_available().then_some(U128Kernel { _detected: () })
     }
 }
 

@@ -1,42 +1,14 @@
 //! Criterion benchmarks of the ring kernels beside their f32 twins
-//! (`cargo bench -p blindfold-ring`). `blindfold bench kernels` reports the
+//! (`cargo bench -p blindfold-cli --bench kernels`). `blindfold bench kernels` reports the
 //! same workloads as JSON records.
 
+use blindfold_cli::bench_kernels::f32_matmul;
 use blindfold_ring::kernels::{matmul_u64, matmul_u128};
 use blindfold_ring::{Conv2dGeometry, Prg, RingTensor, Seed};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 fn filler(count: usize) -> Vec<u64> {
     (0..count as u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15)).collect()
-}
-
-fn f32_matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
-    assert!(a.len() == m * k && b.len() == k * n && c.len() == m * n);
-    // SAFETY: the asserted lengths cover every index gemm touches with
-    // these row-major strides.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            a.as_ptr(),
-            1,
-            k as isize,
-            b.as_ptr(),
-            1,
-            n as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::Rayon(0),
-        )
-    }
 }
 
 fn matmul(c: &mut Criterion) {
@@ -59,7 +31,7 @@ fn matmul(c: &mut Criterion) {
             (a.iter().map(|&x| (x % 97) as f32).collect(), b.iter().map(|&x| (x % 89) as f32).collect());
         let mut out = vec![0f32; m * n];
         group.bench_function(BenchmarkId::new("f32-gemm", &label), |bench| {
-            bench.iter(|| f32_matmul(m, k, n, &a, &b, &mut out))
+            bench.iter(|| f32_matmul(2, m, k, n, &a, &b, &mut out))
         });
     }
     group.finish();
