@@ -1,6 +1,10 @@
 //! The `blindfold` command's library side: the benchmark suites behind
-//! `blindfold bench`, shared with the criterion benchmarks in `benches/`.
+//! `blindfold bench` (shared with the criterion benchmarks in `benches/`),
+//! input files, and encrypted prediction.
 
 pub mod bench;
 pub mod bench_kernels;
+pub mod bench_paillier;
 pub mod bench_pond;
+pub mod input;
+pub mod predict_paillier;

@@ -1,6 +1,6 @@
 //! `blindfold`: private machine learning from the command line.
 
-use blindfold_cli::{bench, bench_kernels, bench_pond};
+use blindfold_cli::{bench, bench_kernels, bench_paillier, bench_pond, predict_paillier};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,6 +47,26 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         trace: Option<PathBuf>,
     },
+    /// Encrypted prediction with a linear or logistic model: the client
+    /// encrypts its rows under its own key, the server scores them with its
+    /// plaintext model, only the client decrypts (both roles in this process).
+    Predict {
+        /// The model: a JSON weights file {"kind": "linear"|"logistic", "weights": [[..] per feature], "bias": [..]}.
+        #[arg(long, value_name = "FILE")]
+        model: PathBuf,
+        /// The client's rows: .npy (float64, float32 or uint8) or .csv.
+        #[arg(long, value_name = "FILE")]
+        input: PathBuf,
+        /// The protocol (Pond prediction of ONNX models is not built yet).
+        #[arg(long, value_enum, default_value_t = PredictProtocol::Paillier)]
+        protocol: PredictProtocol,
+        /// Bits of the client's Paillier modulus.
+        #[arg(long, default_value_t = 2048, value_parser = key_bits)]
+        key_bits: u32,
+        /// Print one JSON record (BENCHMARKS.md's predict format).
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure a benchmark suite on this machine (figures beside their
     /// plaintext twin from the same run).
     Bench {
@@ -82,12 +102,28 @@ impl From<ProtocolChoice> for Protocol {
     }
 }
 
+/// A Paillier key size: 2048, 3072 or 4096.
+fn key_bits(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(bits) if blindfold_paillier::KEY_SIZES.contains(&bits) => Ok(bits),
+        _ => Err("choose 2048, 3072 or 4096".to_string()),
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum PredictProtocol {
+    Paillier,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Suite {
     /// Ring matmul (u64, u128) and conv2d against f32 gemm; PRG throughput.
     Kernels,
     /// Pond sessions: private matmul and the seed's network at batch 1 and 100.
     Pond,
+    /// Paillier at 2048 and 3072 bits: keygen, encrypt, decrypt, add,
+    /// plaintext multiply, an encrypted 100-feature dot product.
+    Paillier,
 }
 
 fn main() -> ExitCode {
@@ -115,10 +151,19 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 println!("{demo}");
             }
         }
+        Command::Predict { model, input, protocol: PredictProtocol::Paillier, key_bits, json } => {
+            let prediction = predict_paillier::run(&model, &input, key_bits)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&prediction.json())?);
+            } else {
+                println!("{prediction}");
+            }
+        }
         Command::Bench { suite, json, runs, quick } => {
             let records = match suite {
                 Suite::Kernels => bench_kernels::run(runs as usize, quick),
                 Suite::Pond => bench_pond::run(runs as usize)?,
+                Suite::Paillier => bench_paillier::run(runs as usize, quick)?,
             };
             bench::print(&records, json);
         }

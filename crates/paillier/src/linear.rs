@@ -91,30 +91,35 @@ impl EncryptedMatrix {
         let inverses: Vec<Option<Ciphertext>> =
             self.values.par_iter().map(|c| any_negative.then(|| key.neg(c))).collect();
         let n_squared = key.modulus_squared();
+        // Parallel over outputs and, inside each, over the terms (a single
+        // dot product still uses every core).
         let values = (0..self.rows * outputs)
             .into_par_iter()
             .map(|index| {
                 let (row, output) = (index / outputs, index % outputs);
-                let mut total = (bias[output].clone() * key.modulus() + 1u32) % n_squared;
-                for column in 0..self.columns {
-                    let weight = &encoded[column * outputs + output];
-                    if *weight == 0 {
-                        continue;
-                    }
-                    let cell = row * self.columns + column;
-                    let base = if *weight < 0 {
-                        inverses[cell].as_ref().expect("made above")
-                    } else {
-                        &self.values[cell]
-                    };
-                    let term = base
-                        .0
-                        .clone()
-                        .pow_mod(&weight.clone().abs(), n_squared)
-                        .expect("non-negative exponent");
-                    total = total * term % n_squared;
-                }
-                Ciphertext(total)
+                let start = (bias[output].clone() * key.modulus() + 1u32) % n_squared;
+                let product = (0..self.columns)
+                    .into_par_iter()
+                    .filter_map(|column| {
+                        let weight = &encoded[column * outputs + output];
+                        if *weight == 0 {
+                            return None;
+                        }
+                        let cell = row * self.columns + column;
+                        let base = if *weight < 0 {
+                            inverses[cell].as_ref().expect("made above")
+                        } else {
+                            &self.values[cell]
+                        };
+                        Some(
+                            base.0
+                                .clone()
+                                .pow_mod(&weight.clone().abs(), n_squared)
+                                .expect("non-negative exponent"),
+                        )
+                    })
+                    .reduce(|| Integer::from(1), |a, b| a * b % n_squared);
+                Ciphertext(start * product % n_squared)
             })
             .collect();
         Ok(EncryptedMatrix { rows: self.rows, columns: outputs, fractional_bits: bits, values })

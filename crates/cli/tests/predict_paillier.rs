@@ -1,0 +1,47 @@
+//! The shipped diabetes models predict under Paillier what they predict in
+//! the clear, and bad files are clear errors.
+
+use std::path::Path;
+
+use blindfold_cli::predict_paillier;
+
+fn repository(path: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+}
+
+#[test]
+fn shipped_models_agree_with_the_plaintext() {
+    for model in ["models/diabetes-linear.json", "models/diabetes-logistic.json"] {
+        let prediction =
+            predict_paillier::run(&repository(model), &repository("models/diabetes-sample.csv"), 2048)
+                .unwrap();
+        assert_eq!(prediction.rows, 8);
+        // Encoding error: 10 terms of inputs up to ~300 with 32 fractional bits.
+        assert!(prediction.max_difference() < 1e-6, "{model}: {}", prediction.max_difference());
+        let record = prediction.json();
+        assert_eq!(record["plaintext_agreement"], 1.0);
+        assert!(record["bytes_to_server"].as_u64().unwrap() > 80 * 512);
+    }
+}
+
+#[test]
+fn mismatched_and_malformed_files_are_errors() {
+    let sample = repository("models/diabetes-sample.csv");
+    let dir = std::env::temp_dir().join(format!("blindfold-predict-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let narrow = dir.join("narrow.json");
+    std::fs::write(&narrow, r#"{"kind": "linear", "weights": [[1.0], [2.0]], "bias": [0.0]}"#).unwrap();
+    let error = predict_paillier::run(&narrow, &sample, 2048).err().expect("an error").to_string();
+    assert!(error.contains("10 columns") && error.contains("2 features"), "{error}");
+    let broken = dir.join("broken.json");
+    std::fs::write(&broken, "{not json").unwrap();
+    assert!(
+        predict_paillier::run(&broken, &sample, 2048)
+            .err()
+            .expect("an error")
+            .to_string()
+            .contains("broken.json")
+    );
+    let missing = dir.join("missing.csv");
+    assert!(predict_paillier::run(&repository("models/diabetes-linear.json"), &missing, 2048).is_err());
+}
