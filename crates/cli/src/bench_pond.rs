@@ -2,8 +2,9 @@
 //! beside the plaintext f32 run of the same graph on the same machine.
 //!
 //! Workloads: the private matmul 128x784·784x128 (inputs shared, product
-//! revealed to the client) and the seed's three-layer network at batch 1
-//! and 100. `median_s` is the whole session with the producer overlapped;
+//! revealed to the client), the seed's three-layer network at batch 1
+//! and 100, and the same network with exact ReLU (MNIST network A's shape,
+//! random weights). `median_s` is the whole session with the producer overlapped;
 //! `extra.online_median_s` is the servers' online phase alone, with the
 //! producer run first.
 
@@ -22,6 +23,11 @@ pub fn run(runs: usize) -> Result<Vec<Record>, Box<dyn std::error::Error>> {
         let graph = seed_network::graph(batch)?;
         let inputs = seed_network::inputs(batch, 7);
         records.push(measure("seed-network", Some(batch), graph, inputs, runs)?);
+    }
+    for batch in [1, 100] {
+        let graph = seed_network::graph_with(batch, seed_network::Activation::Relu)?;
+        let inputs = seed_network::inputs(batch, 7);
+        records.push(measure("network-A-shape-relu", Some(batch), graph, inputs, runs)?);
     }
     Ok(records)
 }

@@ -299,6 +299,115 @@ impl GraphBuilder {
         self.push(Op::Polynomial { source: tensor.0, coefficients: coefficients.to_vec() }, None)
     }
 
+    /// 1 where `tensor` ≥ 0, else 0, exactly (an integer tensor).
+    pub fn drelu(&mut self, tensor: Tensor) -> Result<Tensor> {
+        self.push(Op::Drelu { source: tensor.0 }, None)
+    }
+
+    /// max(x, 0) exactly: drelu(x)·x (a product with an integer: no truncation).
+    pub fn relu(&mut self, tensor: Tensor) -> Result<Tensor> {
+        let positive = self.drelu(tensor)?;
+        self.mul(positive, tensor)
+    }
+
+    /// Elements `start..end` along `axis`.
+    pub fn slice(&mut self, tensor: Tensor, axis: usize, start: usize, end: usize) -> Result<Tensor> {
+        self.push(Op::Slice { source: tensor.0, axis, start, end }, None)
+    }
+
+    /// The maximum over the last axis (removed), by a tournament: ⌈log2 n⌉
+    /// levels of max(a, b) = b + drelu(a − b)·(a − b) over adjacent pairs,
+    /// each level one comparison round and one product round.
+    pub fn max_last_axis(&mut self, tensor: Tensor) -> Result<Tensor> {
+        let shape = self.ty(tensor).shape.clone();
+        let axis =
+            shape.len().checked_sub(1).ok_or_else(|| self.invalid("max", "a scalar has no last axis"))?;
+        let mut with_item = shape.clone();
+        with_item.push(1);
+        let items = self.reshape(tensor, &with_item)?;
+        let winner = self.tournament(items, axis)?;
+        self.reshape(winner, &shape[..axis])
+    }
+
+    /// Max pooling of NCHW windows (padding never wins).
+    pub fn max_pool2d(
+        &mut self,
+        tensor: Tensor,
+        kernel: (usize, usize),
+        geometry: Conv2dGeometry,
+    ) -> Result<Tensor> {
+        let windows = self.push(Op::Windows2d { source: tensor.0, kernel, geometry }, None)?;
+        self.max_last_axis(windows)
+    }
+
+    /// The index of the largest element along the last axis (removed), as a
+    /// real: the same tournament over (value, index) pairs, one product per
+    /// level moving both. Ties go to the earlier index.
+    pub fn argmax(&mut self, tensor: Tensor) -> Result<Tensor> {
+        let shape = self.ty(tensor).shape.clone();
+        let axis =
+            shape.len().checked_sub(1).ok_or_else(|| self.invalid("argmax", "a scalar has no last axis"))?;
+        let length = shape[axis];
+        let mut with_item = shape.clone();
+        with_item.push(1);
+        let values = self.reshape(tensor, &with_item)?;
+        let indices: Vec<f64> =
+            (0..shape.iter().product::<usize>()).map(|i| (i % length.max(1)) as f64).collect();
+        let indices = self.constant(&with_item, &indices)?;
+        let pairs = self.concat(&[values, indices], axis + 1)?;
+        let winner = self.tournament(pairs, axis)?;
+        let index = self.slice(winner, axis + 1, 1, 2)?;
+        self.reshape(index, &shape[..axis])
+    }
+
+    /// Reduces `items` ([..., n, m], item j = the m values after `axis`)
+    /// to the item with the largest first value, [..., 1, m]: adjacent items
+    /// meet, the earlier one winning ties, so every survivor keeps its
+    /// block's order.
+    fn tournament(&mut self, items: Tensor, axis: usize) -> Result<Tensor> {
+        let mut current = items;
+        loop {
+            let shape = self.ty(current).shape.clone();
+            let length = shape[axis];
+            if length == 0 {
+                return Err(self.invalid("max", "an empty axis has no maximum"));
+            }
+            if length == 1 {
+                return Ok(current);
+            }
+            let half = length / 2;
+            let body = if length % 2 == 1 { self.slice(current, axis, 0, 2 * half)? } else { current };
+            let mut paired = shape.clone();
+            paired[axis] = half;
+            paired.insert(axis + 1, 2);
+            let paired_tensor = self.reshape(body, &paired)?;
+            let a = self.slice(paired_tensor, axis + 1, 0, 1)?;
+            let b = self.slice(paired_tensor, axis + 1, 1, 2)?;
+            let difference = self.sub(a, b)?;
+            let key = self.slice(difference, axis + 2, 0, 1)?;
+            let take_a = self.drelu(key)?;
+            let moved = self.mul(take_a, difference)?;
+            let winners = self.add(b, moved)?;
+            let mut level = shape.clone();
+            level[axis] = half;
+            let winners = self.reshape(winners, &level)?;
+            current = if length % 2 == 1 {
+                let rest = self.slice(current, axis, 2 * half, length)?;
+                self.concat(&[winners, rest], axis)?
+            } else {
+                winners
+            };
+        }
+    }
+
+    fn invalid(&self, op: &'static str, reason: &str) -> GraphError {
+        GraphError::InvalidArgument {
+            node: NodeId(self.graph.nodes().len() as u32),
+            op,
+            reason: reason.into(),
+        }
+    }
+
     /// The logistic sigmoid by the degree-7 polynomial
     /// [`SIGMOID_COEFFICIENTS_OVER_8`] in x/8 (error ≤ 0.032 on [−8, 8]).
     pub fn sigmoid(&mut self, tensor: Tensor) -> Result<Tensor> {

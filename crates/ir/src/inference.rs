@@ -131,6 +131,34 @@ pub(crate) fn infer(graph: &Graph, id: NodeId, op: &Op, declared: Option<&ValueT
             })
         }
         Op::Neg { .. } => Ok(operand_types[0].clone()),
+        Op::Drelu { .. } => Ok(ValueType { dtype: DType::Integer, ..operand_types[0].clone() }),
+        Op::Windows2d { kernel, geometry, .. } => {
+            let source = &operand_types[0];
+            let shape = match source.shape.as_slice() {
+                &[n, c, h, w] => geometry
+                    .output_size((h, w), *kernel)
+                    .map(|(oh, ow)| vec![n, c, oh, ow, kernel.0 * kernel.1])
+                    .ok_or_else(|| {
+                        context.invalid(format!("a {kernel:?} window does not fit {:?}", source.shape))
+                    })?,
+                _ => {
+                    return Err(context.invalid(format!("windows take [N, C, H, W], not {:?}", source.shape)));
+                }
+            };
+            Ok(ValueType { shape, ..source.clone() })
+        }
+        Op::Slice { axis, start, end, .. } => {
+            let source = &operand_types[0];
+            match source.shape.get(*axis) {
+                Some(&length) if start < end && *end <= length => {
+                    let mut shape = source.shape.clone();
+                    shape[*axis] = end - start;
+                    Ok(ValueType { shape, ..source.clone() })
+                }
+                _ => Err(context
+                    .invalid(format!("{start}..{end} along axis {axis} does not fit {:?}", source.shape))),
+            }
+        }
         Op::SumPool2d { kernel, geometry, .. } => {
             let source = &operand_types[0];
             let shape = match source.shape.as_slice() {

@@ -110,6 +110,25 @@ pub enum Op {
         source: NodeId,
         coefficients: Vec<f64>,
     },
+    /// 1 where x ≥ 0, else 0 (an integer): the derivative of ReLU, exactly.
+    Drelu {
+        source: NodeId,
+    },
+    /// Every `kernel` window of an NCHW tensor along a new last axis,
+    /// `[N, C, H', W', KH·KW]`; padding reads as the most negative value
+    /// that comparisons handle (−2^(k−2) in the ring, −∞ in floats).
+    Windows2d {
+        source: NodeId,
+        kernel: (usize, usize),
+        geometry: Conv2dGeometry,
+    },
+    /// Elements `start..end` along `axis`.
+    Slice {
+        source: NodeId,
+        axis: usize,
+        start: usize,
+        end: usize,
+    },
 }
 
 impl Op {
@@ -134,6 +153,9 @@ impl Op {
             Op::Concat { .. } => "concat",
             Op::Truncate { .. } => "truncate",
             Op::Polynomial { .. } => "polynomial",
+            Op::Drelu { .. } => "drelu",
+            Op::Windows2d { .. } => "windows2d",
+            Op::Slice { .. } => "slice",
         }
     }
 
@@ -150,7 +172,10 @@ impl Op {
             | Op::Reshape { source, .. }
             | Op::Transpose { source, .. }
             | Op::Truncate { source, .. }
-            | Op::Polynomial { source, .. } => vec![*source],
+            | Op::Polynomial { source, .. }
+            | Op::Drelu { source }
+            | Op::Windows2d { source, .. }
+            | Op::Slice { source, .. } => vec![*source],
             Op::Add { left, right }
             | Op::Sub { left, right }
             | Op::Mul { left, right }

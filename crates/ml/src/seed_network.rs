@@ -28,8 +28,22 @@ pub const CLIENT: &str = "prediction-client";
 /// Layer widths: input, two hidden layers, classes.
 pub const WIDTHS: [usize; 4] = [784, 128, 128, 10];
 
-/// The graph for a batch of `batch` inputs.
+/// The hidden layers' activation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    /// The seed's polynomial sigmoid.
+    Sigmoid,
+    /// Exact ReLU (a comparison and a product): MNIST network A's layers.
+    Relu,
+}
+
+/// The graph for a batch of `batch` inputs, with the seed's sigmoid.
 pub fn graph(batch: usize) -> Result<Graph, GraphError> {
+    graph_with(batch, Activation::Sigmoid)
+}
+
+/// The graph for a batch of `batch` inputs with `activation`.
+pub fn graph_with(batch: usize, activation: Activation) -> Result<Graph, GraphError> {
     let mut g = GraphBuilder::new();
     let mut layer = g.private_input(CLIENT, "x", &[batch, WIDTHS[0]])?;
     for index in 0..3 {
@@ -39,7 +53,10 @@ pub fn graph(batch: usize) -> Result<Graph, GraphError> {
         let product = g.matmul(layer, weights)?;
         layer = g.add(product, bias)?;
         if index < 2 {
-            layer = g.sigmoid(layer)?;
+            layer = match activation {
+                Activation::Sigmoid => g.sigmoid(layer)?,
+                Activation::Relu => g.relu(layer)?,
+            };
         }
     }
     g.output(CLIENT, "logits", layer)?;

@@ -88,6 +88,13 @@ pub fn evaluate<T: NdFloat>(graph: &Graph, prepared: &[Option<ArrayD<T>>]) -> Ou
                     node.op.operands().iter().map(|o| values[o.index()].as_ref().unwrap().view()).collect();
                 ndarray::concatenate(Axis(*axis), &views).expect("inferred")
             }
+            Op::Drelu { .. } => operand(0).mapv(|x| if x >= T::zero() { T::one() } else { T::zero() }),
+            Op::Windows2d { kernel, geometry, .. } => {
+                windows2d(operand(0), *kernel, geometry, &node.ty.shape)
+            }
+            Op::Slice { axis, start, end, .. } => {
+                operand(0).slice_axis(Axis(*axis), ndarray::Slice::from(*start..*end)).to_owned()
+            }
             Op::Polynomial { coefficients, .. } => operand(0).mapv(|x| {
                 coefficients
                     .iter()
@@ -209,6 +216,40 @@ fn sum_pool2d<T: NdFloat>(
                     }
                 }
                 out.push(total);
+            }
+        }
+    }
+    ArrayD::from_shape_vec(IxDyn(shape), out).expect("inferred shape")
+}
+
+/// Every window along a new last axis; padding is −∞.
+fn windows2d<T: NdFloat>(
+    input: &ArrayD<T>,
+    kernel: (usize, usize),
+    geometry: &blindfold_ring::Conv2dGeometry,
+    shape: &[usize],
+) -> ArrayD<T> {
+    let (top, left, _, _) = geometry.padding;
+    let (sy, sx) = geometry.stride;
+    let &[_, _, height, width] = input.shape() else { unreachable!("inference checked the rank") };
+    let (oh, ow) = (shape[2], shape[3]);
+    let input = input.as_standard_layout();
+    let flat = input.as_slice().expect("standard layout");
+    let mut out = Vec::with_capacity(shape.iter().product());
+    for plane in flat.chunks(height * width).take(shape[0] * shape[1]) {
+        for y in 0..oh {
+            for x in 0..ow {
+                for ky in 0..kernel.0 {
+                    for kx in 0..kernel.1 {
+                        let (source_y, source_x) =
+                            ((y * sy + ky).wrapping_sub(top), (x * sx + kx).wrapping_sub(left));
+                        out.push(if source_y < height && source_x < width {
+                            plane[source_y * width + source_x]
+                        } else {
+                            T::neg_infinity()
+                        });
+                    }
+                }
             }
         }
     }

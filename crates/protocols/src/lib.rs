@@ -8,6 +8,7 @@
 
 pub mod clear;
 mod communicator;
+pub mod dcf;
 mod error;
 mod executor;
 pub mod float;

@@ -145,6 +145,41 @@ impl<R: RingElement> RingTensor<R> {
         RingTensor::from_vec(&[batch, channels, out_height, out_width], out)
     }
 
+    /// Every `kernel` window of an NCHW input, `[N, C, H', W', KH·KW]`,
+    /// positions outside the input taking `pad`: the gather max-pooling
+    /// reduces over its last axis.
+    pub fn windows2d(&self, kernel: (usize, usize), geometry: Conv2dGeometry, pad: R) -> Result<Self> {
+        let invalid = |reason: String| RingError::InvalidArgument { operation: "windows2d", reason };
+        let &[batch, channels, height, width] = self.shape() else {
+            return Err(invalid(format!("input must be [N, C, H, W], not {:?}", self.shape())));
+        };
+        let (out_height, out_width) = geometry
+            .output_size((height, width), kernel)
+            .ok_or_else(|| invalid(format!("a {kernel:?} window does not fit {:?}", self.shape())))?;
+        let (top, left, _, _) = geometry.padding;
+        let (stride_rows, stride_columns) = geometry.stride;
+        let window = kernel.0 * kernel.1;
+        let plane_out = out_height * out_width * window;
+        let mut out = vec![pad; batch * channels * plane_out];
+        if plane_out > 0 {
+            let input = self.as_slice();
+            out.par_chunks_mut(plane_out).enumerate().for_each(|(plane, target)| {
+                let source = &input[plane * height * width..][..height * width];
+                for (position, cells) in target.chunks_mut(window).enumerate() {
+                    let (y, x) = (position / out_width, position % out_width);
+                    for (offset, cell) in cells.iter_mut().enumerate() {
+                        let sy = (y * stride_rows + offset / kernel.1).wrapping_sub(top);
+                        let sx = (x * stride_columns + offset % kernel.1).wrapping_sub(left);
+                        if sy < height && sx < width {
+                            *cell = source[sy * width + sx];
+                        }
+                    }
+                }
+            });
+        }
+        RingTensor::from_vec(&[batch, channels, out_height, out_width, window], out)
+    }
+
     /// The `[C·KH·KW, N·H'·W']` matrix whose column (n, y, x) holds the input
     /// window under output position (y, x) of image n, zero outside.
     fn im2col(
@@ -257,6 +292,18 @@ mod tests {
         }
         assert!(input.sum_pool2d((7, 1), Conv2dGeometry::default()).is_err());
         assert!(RingTensor::<u64>::zeros(&[2, 2]).sum_pool2d((1, 1), Conv2dGeometry::default()).is_err());
+    }
+
+    #[test]
+    fn windows_gather_what_window_sums_add() {
+        let input = RingTensor::<u64>::from_vec(&[1, 2, 5, 4], values(40, 5)).unwrap();
+        let geometry = Conv2dGeometry { stride: (2, 1), padding: (1, 1, 0, 0) };
+        let windows = input.windows2d((2, 3), geometry, 0).unwrap();
+        assert_eq!(windows.shape(), &[1, 2, 3, 3, 6]);
+        let summed = windows.sum_axes(&[4], false).unwrap();
+        assert_eq!(summed, input.sum_pool2d((2, 3), geometry).unwrap());
+        let padded = input.windows2d((2, 2), geometry, 99).unwrap();
+        assert_eq!(padded.as_slice()[0], 99, "the top-left window starts in the padding");
     }
 
     #[test]

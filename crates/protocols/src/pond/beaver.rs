@@ -97,7 +97,7 @@ pub(super) struct Factor<'a, R: RingElement> {
 }
 
 impl<R: RingElement> PondParty<R> {
-    fn server_seed(&self) -> &Seed {
+    pub(super) fn server_seed(&self) -> &Seed {
         match &self.randomness {
             Randomness::Server(seed) => seed,
             _ => unreachable!("only servers hold a server seed"),

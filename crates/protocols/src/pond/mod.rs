@@ -17,6 +17,7 @@
 //! parties learns everything; outputs reveal what they reveal.
 
 mod beaver;
+mod comparison;
 mod polynomial;
 mod sharing;
 mod truncation;
@@ -204,6 +205,11 @@ impl<R: RingElement> PondParty<R> {
                 (None, Local::Absent) => self.share_value(operand, id),
             })
             .collect::<Result<Vec<_>>>()?;
+        if let (Op::Windows2d { kernel, geometry, .. }, 1) = (&node.op, server) {
+            // The padding constant counts at server0 only.
+            let windows = operands[0].windows2d(*kernel, *geometry, R::ZERO);
+            return windows.map(Local::Share).map_err(|e| clear::ring_error(&self.graph, id)(e));
+        }
         Ok(Local::Share(clear::evaluate(&self.graph, id, &operands)?))
     }
 
@@ -272,6 +278,7 @@ impl<R: RingElement> Executor for PondParty<R> {
             (Op::Conv2d { input, filters, .. }, _) if is_shared(input) && is_shared(filters) => {
                 beaver::multiply(self, id, (*input, *filters), communicator)?
             }
+            (Op::Drelu { source }, _) if shared => comparison::drelu(self, id, *source, communicator)?,
             (Op::Polynomial { source, coefficients }, _) if shared => {
                 polynomial::evaluate(self, id, *source, coefficients, communicator)?
             }

@@ -1,0 +1,123 @@
+//! Exact comparison: DReLU(x) = 1[x ≥ 0] on a shared x in one online round,
+//! with a distributed comparison function dealt by the producer
+//! (function secret sharing: Boyle et al. 2021, the AriaNN/Orca line).
+//!
+//! Why DCF rather than SecureNN's private compare: one online round and k
+//! bits per server against about ten rounds, at the price of producer keys
+//! (about 1.5 KB per element in Z_2^64) and ~3·(k−1) AES blocks per element
+//! at each server. Rounds dominate between machines; on one host AES-NI
+//! keeps the evaluation cheap.
+//!
+//! With r = r_m·2^(k−1) + r' (r uniform, shares from the servers' seeds),
+//! the servers open y = x + r = y_m·2^(k−1) + y'. Then
+//! msb(x) = y_m ⊕ r_m ⊕ 1[y' < r'], and the producer deals a DCF for
+//! β·1[y' < r'] with β = 1 − 2·r_m plus shares of r_m, so that
+//! u = [r_m] + DCF(y') = r_m ⊕ 1[y' < r']; msb(x) = u if y_m = 0, else 1 − u,
+//! and DReLU = 1 − msb: exact on the whole ring.
+
+use blindfold_ir::NodeId;
+use blindfold_ring::{Prg, RingElement, RingTensor};
+
+use super::{Local, PRODUCER, PondParty, Randomness, Role, SERVERS};
+use crate::communicator::{Communicator, Traffic};
+use crate::dcf::{self, DcfKeys};
+use crate::error::{ProtocolError, Result};
+
+/// PRG labels of a comparison's randomness: the mask r, the DCF's initial
+/// seeds, and server0's share of r_m.
+fn label(id: NodeId, slot: u64) -> u64 {
+    3 << 62 | (id.0 as u64) << 8 | slot
+}
+const MASK: u64 = 0;
+const DCF_SEEDS: u64 = 1;
+const TOP_BIT_SHARE: u64 = 2;
+
+/// Shares of DReLU(x) (integers 0/1) for the shared `source`.
+///
+/// Communication: online, each server sends n·k/8 bytes (2·n·k/8 in all),
+/// one round. Offline, the producer sends each server the DCF correction
+/// words, n·((k−1)·(16 + k/8 + 1) + k/8) bytes, and server1 its share of r_m,
+/// n·k/8 bytes.
+pub(super) fn drelu<R: RingElement>(
+    party: &mut PondParty<R>,
+    id: NodeId,
+    source: NodeId,
+    communicator: &mut dyn Communicator,
+) -> Result<Local<R>> {
+    let shape = party.graph.node(source).expect("valid operand").ty.shape.clone();
+    let count: usize = shape.iter().product();
+    let bits = R::BITS - 1;
+    let low_bits = R::ONE.shift_left(bits).wrapping_sub(R::ONE);
+    match party.role {
+        Role::Server(server) => {
+            let seed = party.server_seed().clone();
+            let mask: RingTensor<R> = Prg::new(&seed.derive(label(id, MASK))).ring_tensor(&shape);
+            let dcf_seeds =
+                Prg::new(&seed.derive(label(id, DCF_SEEDS))).ring_tensor::<u128>(&[count]).to_vec();
+            let key_bytes = DcfKeys::<R>::byte_len(bits, count);
+            let extra = if server == 1 { count * R::BYTES } else { 0 };
+            let material = communicator.receive(PRODUCER, key_bytes + extra)?;
+            let keys = DcfKeys::<R>::from_bytes(bits, count, &material[..key_bytes]).ok_or_else(|| {
+                ProtocolError::Transport {
+                    op: party.describe(id),
+                    peer: PRODUCER.into(),
+                    reason: "malformed comparison keys".into(),
+                }
+            })?;
+            let top_share: RingTensor<R> = if server == 0 {
+                Prg::new(&seed.derive(label(id, TOP_BIT_SHARE))).ring_tensor(&[count])
+            } else {
+                RingTensor::from_le_bytes(&[count], &material[key_bytes..])
+                    .expect("length checked by receive")
+            };
+            // Open y = x + r.
+            let masked = party.share_value(source, id)?.add(&mask).expect("same shape");
+            let other = SERVERS[1 - server];
+            communicator.send(other, masked.to_le_bytes(), Traffic::Online)?;
+            let theirs = communicator.receive(other, count * R::BYTES)?;
+            let opened = masked
+                .add(&RingTensor::from_le_bytes(&shape, &theirs).expect("length checked"))
+                .expect("same shape");
+            let low: Vec<R> = opened.as_slice().iter().map(|&y| y.bit_and(low_bits)).collect();
+            let comparison = dcf::evaluate(server, &keys, &dcf_seeds, &low);
+            let one = if server == 0 { R::ONE } else { R::ZERO };
+            let result = opened
+                .as_slice()
+                .iter()
+                .zip(comparison.iter().zip(top_share.as_slice()))
+                .map(|(&y, (&c, &r_m))| {
+                    let u = r_m.wrapping_add(c);
+                    let msb = if y.bit(bits) == R::ONE { one.wrapping_sub(u) } else { u };
+                    one.wrapping_sub(msb)
+                })
+                .collect();
+            Ok(Local::Share(RingTensor::from_vec(&shape, result).expect("one per element")))
+        }
+        Role::Producer => {
+            let Randomness::Producer(seeds) = &party.randomness else {
+                unreachable!("the producer holds both seeds")
+            };
+            let masks: Vec<RingTensor<R>> =
+                seeds.iter().map(|s| Prg::new(&s.derive(label(id, MASK))).ring_tensor(&shape)).collect();
+            let dcf_seeds: Vec<Vec<u128>> = seeds
+                .iter()
+                .map(|s| Prg::new(&s.derive(label(id, DCF_SEEDS))).ring_tensor::<u128>(&[count]).to_vec())
+                .collect();
+            let top_share0: RingTensor<R> =
+                Prg::new(&seeds[0].derive(label(id, TOP_BIT_SHARE))).ring_tensor(&[count]);
+            let r = masks[0].add(&masks[1]).expect("same shape");
+            let alphas: Vec<R> = r.as_slice().iter().map(|&v| v.bit_and(low_bits)).collect();
+            let top: Vec<R> = r.as_slice().iter().map(|&v| v.bit(bits)).collect();
+            let betas: Vec<R> = top.iter().map(|&m| R::ONE.wrapping_sub(m.wrapping_add(m))).collect();
+            let keys = dcf::generate(bits, &alphas, &betas, [&dcf_seeds[0], &dcf_seeds[1]]).to_bytes();
+            let mut to_server1 = keys.clone();
+            for (&m, &share0) in top.iter().zip(top_share0.as_slice()) {
+                to_server1.extend_from_slice(bytemuck::bytes_of(&m.wrapping_sub(share0)));
+            }
+            communicator.send(SERVERS[0], keys, Traffic::Offline)?;
+            communicator.send(SERVERS[1], to_server1, Traffic::Offline)?;
+            Ok(Local::Absent)
+        }
+        Role::Other => Ok(Local::Absent),
+    }
+}
