@@ -19,6 +19,7 @@ use aes::Aes128;
 use aes::cipher::generic_array::GenericArray;
 use aes::cipher::{BlockEncrypt, KeyInit};
 use blindfold_ring::RingElement;
+use rayon::prelude::*;
 
 /// The fixed AES key of the hash (any public constant).
 const FIXED_KEY: [u8; 16] = *b"blindfold-dcf-v1";
@@ -35,13 +36,30 @@ impl Hash {
 
     /// `out[j·tweaks.len() + i] = H_{tweaks[i]}(seeds[j])`.
     fn hash(&self, seeds: &[u128], tweaks: &[u128]) -> Vec<u128> {
-        let inputs: Vec<u128> = seeds.iter().flat_map(|&s| tweaks.iter().map(move |&i| s ^ i)).collect();
-        let mut blocks: Vec<GenericArray<u8, aes::cipher::consts::U16>> =
-            inputs.iter().map(|x| GenericArray::clone_from_slice(&x.to_le_bytes())).collect();
-        for chunk in blocks.chunks_mut(1024) {
-            self.cipher.encrypt_blocks(chunk);
+        let mut out = Vec::with_capacity(seeds.len() * tweaks.len());
+        let mut blocks = [GenericArray::<u8, aes::cipher::consts::U16>::default(); 64];
+        let mut inputs = [0u128; 64];
+        let all = seeds.iter().flat_map(|&s| tweaks.iter().map(move |&i| s ^ i));
+        let mut pending = 0;
+        let flush = |blocks: &mut [GenericArray<u8, aes::cipher::consts::U16>],
+                     inputs: &[u128],
+                     out: &mut Vec<u128>| {
+            self.cipher.encrypt_blocks(blocks);
+            for (block, input) in blocks.iter().zip(inputs) {
+                out.push(u128::from_le_bytes((*block).into()) ^ input);
+            }
+        };
+        for input in all {
+            inputs[pending] = input;
+            blocks[pending].copy_from_slice(&input.to_le_bytes());
+            pending += 1;
+            if pending == 64 {
+                flush(&mut blocks, &inputs, &mut out);
+                pending = 0;
+            }
         }
-        blocks.iter().zip(&inputs).map(|(b, x)| u128::from_le_bytes((*b).into()) ^ x).collect()
+        flush(&mut blocks[..pending], &inputs[..pending], &mut out);
+        out
     }
 }
 
@@ -65,9 +83,15 @@ fn expand<R: RingElement>(hash: &Hash, seeds: &[u128]) -> Expansion<R> {
             out.seeds[side].push(block & !1);
             out.bits[side].push((block & 1) as u8);
         }
-        let value_bytes: Vec<u8> = element[2..].iter().flat_map(|b| b.to_le_bytes()).collect();
-        out.values[0].push(R::from_le_slice(&value_bytes[..R::BYTES]));
-        out.values[1].push(R::from_le_slice(&value_bytes[R::BYTES..2 * R::BYTES]));
+        // Z_2^64: both values from block 2; Z_2^128: blocks 2 and 3.
+        let (left, right) = if R::BYTES == 8 {
+            let bytes = element[2].to_le_bytes();
+            (R::from_le_slice(&bytes[..8]), R::from_le_slice(&bytes[8..]))
+        } else {
+            (R::from_le_slice(&element[2].to_le_bytes()), R::from_le_slice(&element[3].to_le_bytes()))
+        };
+        out.values[0].push(left);
+        out.values[1].push(right);
     }
     out
 }
@@ -81,37 +105,32 @@ fn signed<R: RingElement>(t: u8, x: R) -> R {
     if t == 1 { x.wrapping_neg() } else { x }
 }
 
-/// The correction words of a batch of DCF keys (shared by both parties).
+/// Elements per independently generated (and evaluated) chunk of keys.
+const CHUNK: usize = 2048;
+
+/// The correction words of a batch of DCF keys (shared by both parties), in
+/// chunks of [`CHUNK`] elements that are generated and evaluated in parallel.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DcfKeys<R: RingElement> {
     /// Input bits n.
     pub bits: u32,
     /// Elements in the batch.
     pub len: usize,
-    /// [level][element].
-    seed_corrections: Vec<u128>,
-    value_corrections: Vec<R>,
-    /// [level][element]: t_CW,L | t_CW,R << 1.
-    bit_corrections: Vec<u8>,
-    /// [element].
-    last: Vec<R>,
+    chunks: Vec<KeyChunk<R>>,
 }
 
 impl<R: RingElement> DcfKeys<R> {
     /// Bytes of the keys of `len` elements of `bits` input bits.
     pub fn byte_len(bits: u32, len: usize) -> usize {
-        len * (bits as usize * (16 + R::BYTES + 1) + R::BYTES)
+        KeyChunk::<R>::byte_len(bits, len)
     }
 
-    /// The keys as bytes: level-major seeds, values, bit pairs, then the last words.
+    /// The keys as bytes: each chunk's level-major correction words in turn.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(Self::byte_len(self.bits, self.len));
-        for s in &self.seed_corrections {
-            out.extend_from_slice(&s.to_le_bytes());
+        for chunk in &self.chunks {
+            chunk.write(&mut out);
         }
-        out.extend_from_slice(bytemuck::cast_slice(&self.value_corrections));
-        out.extend_from_slice(&self.bit_corrections);
-        out.extend_from_slice(bytemuck::cast_slice(&self.last));
         out
     }
 
@@ -121,6 +140,70 @@ impl<R: RingElement> DcfKeys<R> {
         if bytes.len() != Self::byte_len(bits, len) {
             return None;
         }
+        let mut chunks = Vec::new();
+        let mut offset = 0;
+        for start in (0..len).step_by(CHUNK) {
+            let size = CHUNK.min(len - start);
+            let bytes_here = KeyChunk::<R>::byte_len(bits, size);
+            chunks.push(KeyChunk::read(bits, size, &bytes[offset..offset + bytes_here])?);
+            offset += bytes_here;
+        }
+        Some(DcfKeys { bits, len, chunks })
+    }
+}
+
+/// Dealer: keys for f_j(x) = betas[j]·1[x < alphas[j]] over `bits`-bit
+/// inputs, given each party's initial seeds (`seeds[b][j]`); chunks in
+/// parallel.
+pub fn generate<R: RingElement>(bits: u32, alphas: &[R], betas: &[R], seeds: [&[u128]; 2]) -> DcfKeys<R> {
+    let chunks = alphas
+        .par_chunks(CHUNK)
+        .zip(betas.par_chunks(CHUNK))
+        .zip(seeds[0].par_chunks(CHUNK).zip(seeds[1].par_chunks(CHUNK)))
+        .map(|((a, b), (s0, s1))| generate_chunk(bits, a, b, [s0, s1]))
+        .collect();
+    DcfKeys { bits, len: alphas.len(), chunks }
+}
+
+/// Party `party` (0 or 1): its shares of f_j(xs[j]) from its initial seeds;
+/// chunks in parallel.
+pub fn evaluate<R: RingElement>(party: usize, keys: &DcfKeys<R>, seeds: &[u128], xs: &[R]) -> Vec<R> {
+    keys.chunks
+        .par_iter()
+        .zip(seeds.par_chunks(CHUNK).zip(xs.par_chunks(CHUNK)))
+        .flat_map_iter(|(chunk, (s, x))| evaluate_chunk(party, keys.bits, chunk, s, x))
+        .collect()
+}
+
+/// The correction words of one chunk, level-major.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct KeyChunk<R: RingElement> {
+    len: usize,
+    /// [level][element].
+    seed_corrections: Vec<u128>,
+    value_corrections: Vec<R>,
+    /// [level][element]: t_CW,L | t_CW,R << 1.
+    bit_corrections: Vec<u8>,
+    /// [element].
+    last: Vec<R>,
+}
+
+impl<R: RingElement> KeyChunk<R> {
+    fn byte_len(bits: u32, len: usize) -> usize {
+        len * (bits as usize * (16 + R::BYTES + 1) + R::BYTES)
+    }
+
+    /// Level-major seeds, values, bit pairs, then the last words.
+    fn write(&self, out: &mut Vec<u8>) {
+        for s in &self.seed_corrections {
+            out.extend_from_slice(&s.to_le_bytes());
+        }
+        out.extend_from_slice(bytemuck::cast_slice(&self.value_corrections));
+        out.extend_from_slice(&self.bit_corrections);
+        out.extend_from_slice(bytemuck::cast_slice(&self.last));
+    }
+
+    fn read(bits: u32, len: usize, bytes: &[u8]) -> Option<KeyChunk<R>> {
         let cells = bits as usize * len;
         let (seeds, rest) = bytes.split_at(cells * 16);
         let (values, rest) = rest.split_at(cells * R::BYTES);
@@ -128,8 +211,7 @@ impl<R: RingElement> DcfKeys<R> {
         if bit_corrections.iter().any(|&b| b > 3) {
             return None;
         }
-        Some(DcfKeys {
-            bits,
+        Some(KeyChunk {
             len,
             seed_corrections: seeds
                 .chunks_exact(16)
@@ -142,17 +224,14 @@ impl<R: RingElement> DcfKeys<R> {
     }
 }
 
-/// Dealer: keys for f_j(x) = betas[j]·1[x < alphas[j]] over `bits`-bit
-/// inputs, given each party's initial seeds (`seeds[b][j]`).
-pub fn generate<R: RingElement>(bits: u32, alphas: &[R], betas: &[R], seeds: [&[u128]; 2]) -> DcfKeys<R> {
+fn generate_chunk<R: RingElement>(bits: u32, alphas: &[R], betas: &[R], seeds: [&[u128]; 2]) -> KeyChunk<R> {
     let hash = Hash::new();
     let len = alphas.len();
     let mut s = [seeds[0].to_vec(), seeds[1].to_vec()];
     let mut t = [vec![0u8; len], vec![1u8; len]];
     let mut v = vec![R::ZERO; len];
     let cells = bits as usize * len;
-    let mut keys = DcfKeys {
-        bits,
+    let mut keys = KeyChunk {
         len,
         seed_corrections: Vec::with_capacity(cells),
         value_corrections: Vec::with_capacity(cells),
@@ -197,18 +276,23 @@ pub fn generate<R: RingElement>(bits: u32, alphas: &[R], betas: &[R], seeds: [&[
     keys
 }
 
-/// Party `party` (0 or 1): its shares of f_j(xs[j]) from its initial seeds.
-pub fn evaluate<R: RingElement>(party: usize, keys: &DcfKeys<R>, seeds: &[u128], xs: &[R]) -> Vec<R> {
+fn evaluate_chunk<R: RingElement>(
+    party: usize,
+    bits: u32,
+    keys: &KeyChunk<R>,
+    seeds: &[u128],
+    xs: &[R],
+) -> Vec<R> {
     let hash = Hash::new();
     let len = keys.len;
     let mut s = seeds.to_vec();
     let mut t = vec![party as u8; len];
     let mut v = vec![R::ZERO; len];
-    for level in 0..keys.bits as usize {
+    for level in 0..bits as usize {
         let e = expand::<R>(&hash, &s);
         for j in 0..len {
             let cell = level * len + j;
-            let side = xs[j].bit(keys.bits - 1 - level as u32).to_u128() as usize;
+            let side = xs[j].bit(bits - 1 - level as u32).to_u128() as usize;
             let correct = t[j] == 1;
             let mut seed = e.seeds[side][j];
             let mut bit = e.bits[side][j];
@@ -287,6 +371,14 @@ mod tests {
         let xs: Vec<u128> =
             wide.iter().map(|&a| if rng.random() { a } else { rng.random::<u128>() >> 1 }).collect();
         check::<u128>(127, wide, xs, 9);
+    }
+
+    #[test]
+    fn batches_larger_than_a_chunk() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let alphas: Vec<u64> = (0..5000).map(|_| rng.random::<u64>() >> 1).collect();
+        let xs: Vec<u64> = (0..5000).map(|_| rng.random::<u64>() >> 1).collect();
+        check::<u64>(63, alphas, xs, 4);
     }
 
     #[test]
