@@ -134,6 +134,13 @@ pub(crate) fn infer(graph: &Graph, id: NodeId, op: &Op, declared: Option<&ValueT
         Op::Drelu { .. } => Ok(ValueType { dtype: DType::Integer, ..operand_types[0].clone() }),
         Op::Windows2d { kernel, geometry, .. } => {
             let source = &operand_types[0];
+            let (top, left, bottom, right) = geometry.padding;
+            if top.max(bottom) >= kernel.0 || left.max(right) >= kernel.1 {
+                return Err(context.invalid(format!(
+                    "padding {:?} must be smaller than the {kernel:?} window",
+                    geometry.padding
+                )));
+            }
             let shape = match source.shape.as_slice() {
                 &[n, c, h, w] => geometry
                     .output_size((h, w), *kernel)

@@ -115,8 +115,8 @@ pub enum Op {
         source: NodeId,
     },
     /// Every `kernel` window of an NCHW tensor along a new last axis,
-    /// `[N, C, H', W', KH·KW]`; padding reads as the most negative value
-    /// that comparisons handle (−2^(k−2) in the ring, −∞ in floats).
+    /// `[N, C, H', W', KH·KW]`; a padded position repeats the nearest
+    /// element of its window (padding must be smaller than the window).
     Windows2d {
         source: NodeId,
         kernel: (usize, usize),

@@ -85,9 +85,7 @@ pub fn evaluate<R: RingElement>(
         Op::Drelu { .. } => {
             Ok(operand(0).map(|x| if x.signed_less_than(R::ZERO) { R::ZERO } else { R::ONE }))
         }
-        Op::Windows2d { kernel, geometry, .. } => {
-            operand(0).windows2d(*kernel, *geometry, window_padding::<R>()).map_err(error)
-        }
+        Op::Windows2d { kernel, geometry, .. } => operand(0).windows2d(*kernel, *geometry).map_err(error),
         Op::Slice { axis, start, end, .. } => operand(0).slice_axis(*axis, *start, *end, 1).map_err(error),
         Op::Polynomial { coefficients, .. } => {
             let fractional_bits = graph.fractional_bits();
@@ -108,12 +106,6 @@ pub fn evaluate<R: RingElement>(
             combined.shift_right_arithmetic(fractional_bits).map_err(error)
         }
     }
-}
-
-/// What max-pooling padding reads as: −2^(k−2), the most negative value
-/// whose difference with any value of magnitude below 2^(k−2) keeps its sign.
-pub fn window_padding<R: RingElement>() -> R {
-    R::ONE.shift_left(R::BITS - 2).wrapping_neg()
 }
 
 /// Σ_{i≥1} enc_F(c_i)·x^i, plus enc_2F(c_0) if `with_constant`: a

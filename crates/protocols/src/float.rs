@@ -222,7 +222,8 @@ fn sum_pool2d<T: NdFloat>(
     ArrayD::from_shape_vec(IxDyn(shape), out).expect("inferred shape")
 }
 
-/// Every window along a new last axis; padding is −∞.
+/// Every window along a new last axis; a padded position repeats the
+/// nearest element of its window.
 fn windows2d<T: NdFloat>(
     input: &ArrayD<T>,
     kernel: (usize, usize),
@@ -241,13 +242,9 @@ fn windows2d<T: NdFloat>(
             for x in 0..ow {
                 for ky in 0..kernel.0 {
                     for kx in 0..kernel.1 {
-                        let (source_y, source_x) =
-                            ((y * sy + ky).wrapping_sub(top), (x * sx + kx).wrapping_sub(left));
-                        out.push(if source_y < height && source_x < width {
-                            plane[source_y * width + source_x]
-                        } else {
-                            T::neg_infinity()
-                        });
+                        let source_y = (y * sy + ky).saturating_sub(top).min(height - 1);
+                        let source_x = (x * sx + kx).saturating_sub(left).min(width - 1);
+                        out.push(plane[source_y * width + source_x]);
                     }
                 }
             }

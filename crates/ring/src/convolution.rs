@@ -145,10 +145,12 @@ impl<R: RingElement> RingTensor<R> {
         RingTensor::from_vec(&[batch, channels, out_height, out_width], out)
     }
 
-    /// Every `kernel` window of an NCHW input, `[N, C, H', W', KH·KW]`,
-    /// positions outside the input taking `pad`: the gather max-pooling
-    /// reduces over its last axis.
-    pub fn windows2d(&self, kernel: (usize, usize), geometry: Conv2dGeometry, pad: R) -> Result<Self> {
+    /// Every `kernel` window of an NCHW input, `[N, C, H', W', KH·KW]`: the
+    /// gather max-pooling reduces over its last axis. A position in the
+    /// padding repeats the nearest input element (coordinates clamped),
+    /// which lies in the same window when the padding is smaller than the
+    /// window: a maximum is unchanged, and no special value is needed.
+    pub fn windows2d(&self, kernel: (usize, usize), geometry: Conv2dGeometry) -> Result<Self> {
         let invalid = |reason: String| RingError::InvalidArgument { operation: "windows2d", reason };
         let &[batch, channels, height, width] = self.shape() else {
             return Err(invalid(format!("input must be [N, C, H, W], not {:?}", self.shape())));
@@ -156,11 +158,23 @@ impl<R: RingElement> RingTensor<R> {
         let (out_height, out_width) = geometry
             .output_size((height, width), kernel)
             .ok_or_else(|| invalid(format!("a {kernel:?} window does not fit {:?}", self.shape())))?;
-        let (top, left, _, _) = geometry.padding;
         let (stride_rows, stride_columns) = geometry.stride;
+        let (top, left, bottom, right) = geometry.padding;
+        if top >= kernel.0
+            || bottom >= kernel.0
+            || left >= kernel.1
+            || right >= kernel.1
+            || height == 0
+            || width == 0
+        {
+            return Err(invalid(format!(
+                "padding {:?} must be smaller than the {kernel:?} window",
+                geometry.padding
+            )));
+        }
         let window = kernel.0 * kernel.1;
         let plane_out = out_height * out_width * window;
-        let mut out = vec![pad; batch * channels * plane_out];
+        let mut out = vec![R::ZERO; batch * channels * plane_out];
         if plane_out > 0 {
             let input = self.as_slice();
             out.par_chunks_mut(plane_out).enumerate().for_each(|(plane, target)| {
@@ -168,11 +182,9 @@ impl<R: RingElement> RingTensor<R> {
                 for (position, cells) in target.chunks_mut(window).enumerate() {
                     let (y, x) = (position / out_width, position % out_width);
                     for (offset, cell) in cells.iter_mut().enumerate() {
-                        let sy = (y * stride_rows + offset / kernel.1).wrapping_sub(top);
-                        let sx = (x * stride_columns + offset % kernel.1).wrapping_sub(left);
-                        if sy < height && sx < width {
-                            *cell = source[sy * width + sx];
-                        }
+                        let sy = (y * stride_rows + offset / kernel.1).saturating_sub(top).min(height - 1);
+                        let sx = (x * stride_columns + offset % kernel.1).saturating_sub(left).min(width - 1);
+                        *cell = source[sy * width + sx];
                     }
                 }
             });
@@ -298,12 +310,19 @@ mod tests {
     fn windows_gather_what_window_sums_add() {
         let input = RingTensor::<u64>::from_vec(&[1, 2, 5, 4], values(40, 5)).unwrap();
         let geometry = Conv2dGeometry { stride: (2, 1), padding: (1, 1, 0, 0) };
-        let windows = input.windows2d((2, 3), geometry, 0).unwrap();
-        assert_eq!(windows.shape(), &[1, 2, 3, 3, 6]);
+        let unpadded = Conv2dGeometry { stride: (2, 1), padding: (0, 0, 0, 0) };
+        let windows = input.windows2d((2, 3), unpadded).unwrap();
+        assert_eq!(windows.shape(), &[1, 2, 2, 2, 6]);
         let summed = windows.sum_axes(&[4], false).unwrap();
-        assert_eq!(summed, input.sum_pool2d((2, 3), geometry).unwrap());
-        let padded = input.windows2d((2, 2), geometry, 99).unwrap();
-        assert_eq!(padded.as_slice()[0], 99, "the top-left window starts in the padding");
+        assert_eq!(summed, input.sum_pool2d((2, 3), unpadded).unwrap());
+        // Padded positions repeat the nearest element of the same window.
+        let padded = input.windows2d((2, 2), geometry).unwrap();
+        let first = &padded.as_slice()[..4];
+        assert_eq!(first, &[input.as_slice()[0]; 4], "the top-left window is x[0][0] and padding");
+        assert!(
+            input.windows2d((2, 2), Conv2dGeometry::uniform(1, 2)).is_err(),
+            "padding as wide as the window"
+        );
     }
 
     #[test]

@@ -81,6 +81,16 @@ fn relu_max_pool_and_argmax_are_exact() {
         // The padded bottom-right window holds only x[4][4].
         let corner = x[[1, 2, 4, 4]];
         assert!((pooled[[1, 2, 2, 2]] - corner).abs() < 1e-4);
+        // The float backend agrees within the encoding error.
+        let float = Session::new(graph.clone())
+            .protocol(blindfold_runtime::Protocol::PlaintextFloat)
+            .run(values.clone())
+            .unwrap();
+        for name in ["relu", "pooled", "pooled3", "best"] {
+            for (a, b) in result.output(A, name).unwrap().iter().zip(float.output(A, name).unwrap()) {
+                assert!((a - b).abs() < 1e-4, "{name}: {a} vs {b}");
+            }
+        }
     }
 }
 

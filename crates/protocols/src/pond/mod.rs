@@ -205,11 +205,6 @@ impl<R: RingElement> PondParty<R> {
                 (None, Local::Absent) => self.share_value(operand, id),
             })
             .collect::<Result<Vec<_>>>()?;
-        if let (Op::Windows2d { kernel, geometry, .. }, 1) = (&node.op, server) {
-            // The padding constant counts at server0 only.
-            let windows = operands[0].windows2d(*kernel, *geometry, R::ZERO);
-            return windows.map(Local::Share).map_err(|e| clear::ring_error(&self.graph, id)(e));
-        }
         Ok(Local::Share(clear::evaluate(&self.graph, id, &operands)?))
     }
 
