@@ -1,0 +1,49 @@
+//! ONNX tensors (initializers, constants) into ndarray arrays of f64.
+
+use ndarray::ArrayD;
+
+use crate::error::{OnnxError, Result};
+use crate::proto::TensorProto;
+use crate::proto::tensor_proto::{DataLocation, DataType};
+
+/// The values of `tensor` as f64 (float, double, int32 and int64 tensors).
+pub fn to_array(tensor: &TensorProto) -> Result<ArrayD<f64>> {
+    let name = tensor.name.clone().unwrap_or_default();
+    let error = |reason: String| OnnxError::Tensor { name: name.clone(), reason };
+    if tensor.data_location == Some(DataLocation::External as i32) {
+        return Err(error("external data is not supported: save the model with its weights inside".into()));
+    }
+    let shape: Vec<usize> = tensor
+        .dims
+        .iter()
+        .map(|&d| usize::try_from(d).map_err(|_| error(format!("dimension {d}"))))
+        .collect::<Result<_>>()?;
+    let count: usize = shape.iter().product();
+    let raw = tensor.raw_data.as_deref().unwrap_or_default();
+    let from_raw = |width: usize, read: fn(&[u8]) -> f64| -> Result<Vec<f64>> {
+        if raw.len() != count * width {
+            return Err(error(format!("{} raw bytes for {count} values of {width} bytes", raw.len())));
+        }
+        Ok(raw.chunks_exact(width).map(read).collect())
+    };
+    let data_type = DataType::try_from(tensor.data_type.unwrap_or(0)).unwrap_or(DataType::Undefined);
+    let values: Vec<f64> = match data_type {
+        DataType::Float if !raw.is_empty() => {
+            from_raw(4, |b| f32::from_le_bytes(b.try_into().unwrap()) as f64)?
+        }
+        DataType::Float => tensor.float_data.iter().map(|&v| v as f64).collect(),
+        DataType::Double if !raw.is_empty() => from_raw(8, |b| f64::from_le_bytes(b.try_into().unwrap()))?,
+        DataType::Double => tensor.double_data.clone(),
+        DataType::Int64 if !raw.is_empty() => {
+            from_raw(8, |b| i64::from_le_bytes(b.try_into().unwrap()) as f64)?
+        }
+        DataType::Int64 => tensor.int64_data.iter().map(|&v| v as f64).collect(),
+        DataType::Int32 if !raw.is_empty() => {
+            from_raw(4, |b| i32::from_le_bytes(b.try_into().unwrap()) as f64)?
+        }
+        DataType::Int32 => tensor.int32_data.iter().map(|&v| v as f64).collect(),
+        other => return Err(error(format!("element type {other:?} is not supported"))),
+    };
+    ArrayD::from_shape_vec(shape.clone(), values)
+        .map_err(|_| error(format!("the values do not fill shape {shape:?}")))
+}

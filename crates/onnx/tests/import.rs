@@ -1,0 +1,100 @@
+//! Imported models compute what onnxruntime computed for the same inputs
+//! (fixtures made by scripts/make_onnx_fixtures.py), in the clear and under
+//! Pond; bad models are errors naming the node.
+
+use std::path::PathBuf;
+
+use blindfold_onnx::{ImportOptions, OnnxError, import};
+use blindfold_runtime::{Protocol, Session};
+use ndarray::ArrayD;
+use ndarray_npy::read_npy;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+fn softmax_rows(values: &ArrayD<f64>) -> Vec<f64> {
+    let columns = *values.shape().last().unwrap();
+    let flat: Vec<f64> = values.iter().copied().collect();
+    flat.chunks(columns)
+        .flat_map(|row| {
+            let max = row.iter().cloned().fold(f64::MIN, f64::max);
+            let sum: f64 = row.iter().map(|v| (v - max).exp()).sum();
+            row.iter().map(move |v| (v - max).exp() / sum).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Runs `name` under `protocol` and returns the client's output (softmax
+/// applied when the model's final Softmax was removed) and onnxruntime's.
+fn run(name: &str, protocol: Protocol) -> (Vec<f64>, Vec<f64>) {
+    let bytes = std::fs::read(fixture(&format!("{name}.onnx"))).unwrap();
+    let model = import(&bytes, ImportOptions { batch: 3, ..ImportOptions::default() }).unwrap();
+    let x: ArrayD<f32> = read_npy(fixture(&format!("{name}-input.npy"))).unwrap();
+    let expected: ArrayD<f32> = read_npy(fixture(&format!("{name}-expected.npy"))).unwrap();
+    let result =
+        Session::new(model.graph.clone()).protocol(protocol).run(model.inputs(x.mapv(f64::from))).unwrap();
+    let output = result.output("prediction-client", &model.output).unwrap();
+    let got = if model.softmax_removed { softmax_rows(output) } else { output.iter().copied().collect() };
+    (got, expected.iter().map(|&v| v as f64).collect())
+}
+
+fn assert_close(name: &str, protocol: Protocol, tolerance: f64) {
+    let (got, expected) = run(name, protocol);
+    assert_eq!(got.len(), expected.len(), "{name}");
+    for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
+        assert!((g - e).abs() <= tolerance, "{name} {protocol:?} [{i}]: {g} vs onnxruntime {e}");
+    }
+}
+
+#[test]
+fn the_float_backend_matches_onnxruntime() {
+    assert_close("mlp", Protocol::PlaintextFloat, 1e-5);
+    assert_close("cnn", Protocol::PlaintextFloat, 1e-5);
+    // misc's Sigmoid is the degree-7 polynomial: within its 0.032 of the real one.
+    assert_close("misc", Protocol::PlaintextFloat, 0.033);
+}
+
+#[test]
+fn pond_matches_onnxruntime_within_fixed_point_error() {
+    assert_close("mlp", Protocol::Pond, 1e-3);
+    assert_close("cnn", Protocol::Pond, 1e-3);
+    assert_close("misc", Protocol::Pond, 0.034);
+}
+
+#[test]
+fn weights_are_the_owners_private_inputs_and_batch_norm_is_folded() {
+    let bytes = std::fs::read(fixture("cnn.onnx")).unwrap();
+    let model = import(&bytes, ImportOptions::default()).unwrap();
+    assert_eq!(model.input_shape, vec![1, 1, 10, 10]);
+    assert!(
+        model.weights.keys().any(|k| k.contains("folded")),
+        "{:?}",
+        model.weights.keys().collect::<Vec<_>>()
+    );
+    let owner_inputs = model
+        .graph
+        .nodes()
+        .iter()
+        .filter(|n| matches!(&n.op, blindfold_ir::Op::Input { party, .. } if party == "model-owner"))
+        .count();
+    assert_eq!(owner_inputs, model.weights.len());
+}
+
+#[test]
+fn bad_models_are_errors_that_name_the_node() {
+    let bytes = std::fs::read(fixture("unsupported.onnx")).unwrap();
+    match import(&bytes, ImportOptions::default()) {
+        Err(OnnxError::UnsupportedOp { node, op }) => {
+            assert_eq!((node.as_str(), op.as_str()), ("squash", "Tanh"))
+        }
+        Err(other) => panic!("unexpected {other}"),
+        Ok(_) => panic!("Tanh was accepted"),
+    }
+    let bytes = std::fs::read(fixture("mlp.onnx")).unwrap();
+    assert!(matches!(import(&bytes[..bytes.len() / 2], ImportOptions::default()), Err(OnnxError::Decode(_))));
+    assert!(matches!(
+        import(b"definitely not protobuf \xff\xff", ImportOptions::default()),
+        Err(OnnxError::Decode(_))
+    ));
+}
