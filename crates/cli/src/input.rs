@@ -1,8 +1,10 @@
-//! Reading input matrices: `.npy` (float64, float32 or uint8) or `.csv`
-//! (numbers, an optional header row). Errors name the file and what is
-//! wrong with it.
+//! Reading inputs: `.npy` (float64, float32 or uint8), `.csv` (numbers, an
+//! optional header row) and IDX (the MNIST format, gzipped or not). Errors
+//! name the file and what is wrong with it.
 
 use std::path::Path;
+
+use std::io::Read;
 
 use ndarray::ArrayD;
 use ndarray_npy::read_npy;
@@ -12,6 +14,64 @@ pub struct Matrix {
     pub rows: usize,
     pub columns: usize,
     pub values: Vec<f64>,
+}
+
+/// Reads an array of any rank: `.npy`, IDX (`.idx*`, `*-ubyte`, optionally
+/// `.gz`), or `.csv` (a matrix).
+pub fn read_array(path: &Path) -> Result<ArrayD<f64>, String> {
+    let name = path.display();
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
+    let stem = file_name.trim_end_matches(".gz");
+    if stem.contains("idx") || stem.ends_with("ubyte") {
+        return read_idx(path);
+    }
+    if file_name.ends_with(".npy") {
+        return read_npy::<_, ArrayD<f64>>(path)
+            .or_else(|_| read_npy::<_, ArrayD<f32>>(path).map(|a| a.mapv(f64::from)))
+            .or_else(|_| read_npy::<_, ArrayD<u8>>(path).map(|a| a.mapv(f64::from)))
+            .map_err(|error| format!("{name}: not a float64, float32 or uint8 .npy file ({error})"));
+    }
+    let matrix = read_matrix(path)?;
+    ArrayD::from_shape_vec(vec![matrix.rows, matrix.columns], matrix.values)
+        .map_err(|e| format!("{name}: {e}"))
+}
+
+/// Reads an IDX file (magic 0x0000_08TT with TT = 08 for unsigned bytes;
+/// big-endian dimensions), gzipped when it ends in `.gz`.
+pub fn read_idx(path: &Path) -> Result<ArrayD<f64>, String> {
+    let name = path.display();
+    let raw = std::fs::read(path).map_err(|error| format!("{name}: {error}"))?;
+    let bytes = if path.extension().is_some_and(|e| e == "gz") {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(raw.as_slice())
+            .read_to_end(&mut out)
+            .map_err(|error| format!("{name}: not a valid gzip file ({error})"))?;
+        out
+    } else {
+        raw
+    };
+    let corrupt = |reason: &str| format!("{name}: not an IDX file of unsigned bytes ({reason})");
+    if bytes.len() < 4 || bytes[0] != 0 || bytes[1] != 0 || bytes[2] != 0x08 {
+        return Err(corrupt("bad magic number"));
+    }
+    let rank = bytes[3] as usize;
+    let header = 4 + 4 * rank;
+    if rank == 0 || bytes.len() < header {
+        return Err(corrupt("truncated header"));
+    }
+    let shape: Vec<usize> = bytes[4..header]
+        .chunks_exact(4)
+        .map(|d| u32::from_be_bytes(d.try_into().unwrap()) as usize)
+        .collect();
+    let count = shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| corrupt("huge dimensions"))?;
+    if bytes.len() != header + count {
+        return Err(corrupt(&format!("{} data bytes for shape {shape:?}", bytes.len() - header)));
+    }
+    ArrayD::from_shape_vec(shape, bytes[header..].iter().map(|&b| b as f64).collect())
+        .map_err(|e| corrupt(&e.to_string()))
 }
 
 /// Reads `path` as a matrix (a 1-D array is one row).
@@ -87,5 +147,30 @@ mod tests {
         let m = read_matrix(&path).unwrap();
         assert_eq!((m.rows, m.columns), (2, 3));
         assert_eq!(m.values[5], 6.0);
+        // IDX: two 2x2 images; then truncated and with a bad magic number.
+        let mut idx = vec![0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2];
+        idx.extend([1, 2, 3, 4, 5, 6, 7, 255]);
+        let path = dir.join("images-idx3-ubyte");
+        std::fs::write(&path, &idx).unwrap();
+        let images = read_array(&path).unwrap();
+        assert_eq!(images.shape(), &[2, 2, 2]);
+        assert_eq!(images[[1, 1, 1]], 255.0);
+        std::fs::write(&path, &idx[..idx.len() - 1]).unwrap();
+        assert!(read_array(&path).expect_err("an error").contains("data bytes"));
+        std::fs::write(&path, [1, 2, 3, 4]).unwrap();
+        assert!(read_array(&path).expect_err("an error").contains("magic"));
+        let gz = dir.join("bad-idx1-ubyte.gz");
+        std::fs::write(&gz, b"not gzip").unwrap();
+        assert!(read_array(&gz).expect_err("an error").contains("gzip"));
+    }
+
+    #[test]
+    fn the_shared_mnist_test_labels_begin_7_2_1_0_4() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data/mnist/t10k-labels.idx1-ubyte.gz");
+        // The shared data lies beside the checkout in development and in CI.
+        let labels = read_array(&path).unwrap();
+        assert_eq!(labels.shape(), &[10_000]);
+        assert_eq!(labels.iter().take(5).copied().collect::<Vec<_>>(), vec![7.0, 2.0, 1.0, 0.0, 4.0]);
     }
 }

@@ -8,3 +8,4 @@ pub mod bench_paillier;
 pub mod bench_pond;
 pub mod input;
 pub mod predict_paillier;
+pub mod predict_pond;

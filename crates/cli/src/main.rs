@@ -1,6 +1,6 @@
 //! `blindfold`: private machine learning from the command line.
 
-use blindfold_cli::{bench, bench_kernels, bench_paillier, bench_pond, predict_paillier};
+use blindfold_cli::{bench, bench_kernels, bench_paillier, bench_pond, predict_paillier, predict_pond};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,19 +47,39 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         trace: Option<PathBuf>,
     },
-    /// Encrypted prediction with a linear or logistic model: the client
-    /// encrypts its rows under its own key, the server scores them with its
-    /// plaintext model, only the client decrypts (both roles in this process).
+    /// Private prediction, all parties in this process. Pond: an ONNX model
+    /// of the model owner classifies the client's inputs, which stay shared;
+    /// Paillier: the client encrypts its rows, the server scores them with a
+    /// linear or logistic model, only the client decrypts.
     Predict {
-        /// The model: a JSON weights file {"kind": "linear"|"logistic", "weights": [[..] per feature], "bias": [..]}.
+        /// The model: ONNX (pond), or a JSON weights file {"kind":
+        /// "linear"|"logistic", "weights": [[..] per feature], "bias": [..]} (paillier).
         #[arg(long, value_name = "FILE")]
         model: PathBuf,
-        /// The client's rows: .npy (float64, float32 or uint8) or .csv.
+        /// The client's inputs: .npy (float64, float32 or uint8), IDX (MNIST,
+        /// gzipped or not) or .csv.
         #[arg(long, value_name = "FILE")]
         input: PathBuf,
-        /// The protocol (Pond prediction of ONNX models is not built yet).
-        #[arg(long, value_enum, default_value_t = PredictProtocol::Paillier)]
+        #[arg(long, value_enum, default_value_t = PredictProtocol::Pond)]
         protocol: PredictProtocol,
+        /// Inputs per session (pond).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        batch: u64,
+        /// Multiply every input value by this (e.g. 0.00392156862745098 = 1/255 for pixels).
+        #[arg(long)]
+        scale: Option<f64>,
+        /// True classes (IDX or .npy), for the accuracy (pond).
+        #[arg(long, value_name = "FILE")]
+        labels: Option<PathBuf>,
+        /// Also run the model in the clear and report the agreement (pond).
+        #[arg(long)]
+        compare_plaintext: bool,
+        /// Only the first N inputs.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Write a Chrome trace of the first batch (pond).
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
         /// Bits of the client's Paillier modulus.
         #[arg(long, default_value_t = 2048, value_parser = key_bits)]
         key_bits: u32,
@@ -112,6 +132,7 @@ fn key_bits(text: &str) -> Result<u32, String> {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum PredictProtocol {
+    Pond,
     Paillier,
 }
 
@@ -151,12 +172,43 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 println!("{demo}");
             }
         }
-        Command::Predict { model, input, protocol: PredictProtocol::Paillier, key_bits, json } => {
+        Command::Predict { model, input, protocol: PredictProtocol::Paillier, key_bits, json, .. } => {
             let prediction = predict_paillier::run(&model, &input, key_bits)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&prediction.json())?);
             } else {
                 println!("{prediction}");
+            }
+        }
+        Command::Predict {
+            model,
+            input,
+            protocol: PredictProtocol::Pond,
+            batch,
+            scale,
+            labels,
+            compare_plaintext,
+            limit,
+            trace,
+            json,
+            ..
+        } => {
+            let request = predict_pond::Request {
+                model,
+                input,
+                batch: batch as usize,
+                scale,
+                labels,
+                compare_plaintext,
+                limit,
+                trace,
+                progress: !json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            };
+            let outcome = predict_pond::run(&request)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&outcome.json())?);
+            } else {
+                println!("{outcome}");
             }
         }
         Command::Bench { suite, json, runs, quick } => {
