@@ -1,6 +1,7 @@
 //! `blindfold bench paillier`: the operations at 2048 and 3072 bits on one
-//! core (as python-paillier's figures in BENCHMARKS.md are), and the
-//! encrypted 100-feature dot product on all cores.
+//! core (as python-paillier's figures in BENCHMARKS.md are), the encrypted
+//! 100-feature dot product on one core and on all, and each operation beside
+//! the bare modular exponentiations it is made of (`extra.modexp_ratio`).
 
 use blindfold_paillier::{EncryptedMatrix, FixedPoint, PrivateKey};
 use rug::Integer;
@@ -24,20 +25,37 @@ pub fn run(runs: usize, quick: bool) -> Result<Vec<Record>, Box<dyn std::error::
         let randomizer = public.randomizer()?;
         // Single-ciphertext operations run on the calling thread.
         let measure = |f: &mut dyn FnMut()| time(runs, f);
-        records.push(record("encrypt", bits, measure(&mut || drop(public.encrypt(&m).unwrap())), 1));
-        records.push(record(
-            "encrypt-key-owner-crt",
-            bits,
-            measure(&mut || drop(key.encrypt(&m).unwrap())),
-            1,
-        ));
+        // The bare exponentiations: r^n mod n² (public encryption); a
+        // constant-time (bits/2)-bit exponent modulo a (bits)-bit modulus
+        // (half a CRT decryption); and a (bits)-bit one (half a CRT encryption).
+        let n_squared = public.modulus_squared().clone();
+        let r = public.modulus().clone() - 12345u32;
+        let public_modexp = measure(&mut || drop(r.clone().pow_mod(public.modulus(), &n_squared).unwrap()));
+        let half_modulus = public.modulus().clone();
+        let half_exponent = Integer::from(public.modulus() >> (bits / 2)) | Integer::from(1);
+        let half = measure(&mut || drop(r.clone().secure_pow_mod(&half_exponent, &half_modulus)));
+        let crt_half = measure(&mut || drop(r.clone().secure_pow_mod(&half_modulus, &half_modulus)));
+        let encrypt = measure(&mut || drop(public.encrypt(&m).unwrap()));
+        records.push(
+            record("encrypt", bits, encrypt, 1)
+                .with("modexp_ratio", ratio(encrypt.median_s, public_modexp.median_s)),
+        );
+        let owner = measure(&mut || drop(key.encrypt(&m).unwrap()));
+        records.push(
+            record("encrypt-key-owner-crt", bits, owner, 1)
+                .with("modexp_ratio", ratio(owner.median_s, 2.0 * crt_half.median_s)),
+        );
         records.push(record(
             "encrypt-precomputed-randomness",
             bits,
             measure(&mut || drop(public.encrypt_with(&m, &randomizer).unwrap())),
             1,
         ));
-        records.push(record("decrypt", bits, measure(&mut || drop(key.decrypt(&c))), 1));
+        let decrypt = measure(&mut || drop(key.decrypt(&c)));
+        records.push(
+            record("decrypt", bits, decrypt, 1)
+                .with("modexp_ratio", ratio(decrypt.median_s, 2.0 * half.median_s)),
+        );
         records.push(record("add", bits, measure(&mut || drop(public.add(&c, &d))), 1));
         records.push(record(
             "multiply-plaintext-40-bit",
@@ -70,4 +88,9 @@ fn record(name: &str, bits: u32, timing: crate::bench::Timing, threads: usize) -
         .with("threads", threads);
     record.protocol = Some("paillier".into());
     record
+}
+
+/// a / b to three decimals.
+fn ratio(a: f64, b: f64) -> f64 {
+    (a / b * 1000.0).round() / 1000.0
 }
