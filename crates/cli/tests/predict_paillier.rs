@@ -51,14 +51,17 @@ fn mismatched_and_malformed_files_are_errors() {
 #[test]
 fn encrypted_diabetes_predictions_equal_the_plaintext_ones() {
     use blindfold_paillier::{Client, FixedPoint, LinearModel, PrivateKey, Server};
-    let table = blindfold_cli::input::read_matrix(&repository("../shared/data/diabetes/diabetes.csv")).unwrap();
+    let table =
+        blindfold_cli::input::read_matrix(&repository("../shared/data/diabetes/diabetes.csv")).unwrap();
     assert_eq!((table.rows, table.columns), (442, 11));
     let features: Vec<f64> = table.values.chunks(11).flat_map(|row| row[..10].to_vec()).collect();
     let model =
-        LinearModel::from_json(&std::fs::read_to_string(repository("models/diabetes-linear.json")).unwrap()).unwrap();
+        LinearModel::from_json(&std::fs::read_to_string(repository("models/diabetes-linear.json")).unwrap())
+            .unwrap();
     let client = Client::new(PrivateKey::generate(2048).unwrap(), FixedPoint::default());
     let mut server = Server::new(model.clone(), FixedPoint::default());
-    let predictions = client.read(&server.respond(&client.request(&features, 442, 10).unwrap()).unwrap()).unwrap();
+    let predictions =
+        client.read(&server.respond(&client.request(&features, 442, 10).unwrap()).unwrap()).unwrap();
     for (got, want) in predictions.iter().zip(model.predict(&features)) {
         assert!((got - want).abs() <= 1e-6 * want.abs(), "{got} vs {want}");
     }
