@@ -68,15 +68,18 @@ pub fn run(runs: usize, quick: bool) -> Result<Vec<Record>, Box<dyn std::error::
         let features: Vec<f64> = (0..100).map(|i| (i as f64 - 50.0) / 10.0).collect();
         let weights: Vec<f64> = (0..100).map(|i| ((i * 37) % 19) as f64 / 10.0 - 0.9).collect();
         let encrypted = EncryptedMatrix::encrypt(&key, format, &features, 1, 100)?;
-        let threads = rayon::current_num_threads();
-        let dot =
-            time(runs, || drop(encrypted.matmul_plain(&public, format, &weights, 1, Some(&[0.5])).unwrap()));
         let plaintext = time(runs, || {
             std::hint::black_box(features.iter().zip(&weights).map(|(a, b)| a * b).sum::<f64>());
         });
-        let mut dot_record = record("dot-product-100", bits, dot, threads);
-        dot_record.plaintext_median_s = Some(plaintext.median_s);
-        records.push(dot_record);
+        let one_core = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+        let dot = || drop(encrypted.matmul_plain(&public, format, &weights, 1, Some(&[0.5])).unwrap());
+        for threads in [1, rayon::current_num_threads()] {
+            let timing = if threads == 1 { one_core.install(|| time(runs, dot)) } else { time(runs, dot) };
+            let mut dot_record = record("dot-product-100", bits, timing, threads);
+            dot_record.name = format!("dot-product-100-{bits}-t{threads}");
+            dot_record.plaintext_median_s = Some(plaintext.median_s);
+            records.push(dot_record);
+        }
     }
     Ok(records)
 }
