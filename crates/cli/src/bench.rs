@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use blindfold_runtime::profile::seconds;
 use serde::Serialize;
 
 /// One measured workload, in the format of BENCHMARKS.md.
@@ -107,17 +108,6 @@ pub fn print(records: &[Record], json: bool) {
             record.plaintext_median_s.map(seconds).unwrap_or_else(|| "-".into()),
             extra.join(" ")
         );
-    }
-}
-
-/// Seconds in a readable unit.
-pub fn seconds(value: f64) -> String {
-    if value >= 1.0 {
-        format!("{value:.3} s")
-    } else if value >= 1e-3 {
-        format!("{:.3} ms", value * 1e3)
-    } else {
-        format!("{:.1} µs", value * 1e6)
     }
 }
 

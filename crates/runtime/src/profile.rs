@@ -231,7 +231,7 @@ pub fn seconds(value: f64) -> String {
     if value >= 1.0 {
         format!("{value:.3} s")
     } else if value >= 1e-3 {
-        format!("{:.2} ms", value * 1e3)
+        format!("{:.3} ms", value * 1e3)
     } else {
         format!("{:.1} µs", value * 1e6)
     }
