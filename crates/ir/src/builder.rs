@@ -45,6 +45,25 @@ pub const SIGMOID_COEFFICIENTS_OVER_8: [f64; 8] = [
     -0.000_001_196_247_81 * 2_097_152.0,
 ];
 
+/// A near-minimax fit of the logistic sigmoid on [−8, 8] by 0.5 + Σ c_i·t^i
+/// over odd i ≤ 11 in t = x/8 (coefficients of t^0..t^11): maximum error
+/// 0.0041 on [−8, 8], 0.0047 with the rounding of 16 fractional bits
+/// (a numpy fit by iteratively reweighted least squares).
+pub const SIGMOID_CLAMPED_COEFFICIENTS_OVER_8: [f64; 12] = [
+    0.5,
+    1.932_935_152_8,
+    0.0,
+    -7.597_232_154_8,
+    0.0,
+    21.937_454_565_9,
+    0.0,
+    -35.283_288_495_7,
+    0.0,
+    28.483_053_479_2,
+    0.0,
+    -8.977_329_058_8,
+];
+
 /// Builds a [`Graph`] op by op, inferring and checking types as it goes.
 #[derive(Debug, Clone)]
 pub struct GraphBuilder {
@@ -406,6 +425,95 @@ impl GraphBuilder {
             op,
             reason: reason.into(),
         }
+    }
+
+    /// The logistic sigmoid with a bounded error on the whole line: x is
+    /// clamped to [−8, 8] by comparisons, x − relu(x − 8) + relu(−8 − x)
+    /// (the two comparisons in one round, one product round), then the
+    /// degree-11 polynomial [`SIGMOID_CLAMPED_COEFFICIENTS_OVER_8`] (4 rounds).
+    /// Error ≤ 0.005 everywhere (1 − σ(8) = 3.4·10⁻⁴ beyond the clamp), where
+    /// [`sigmoid`](Self::sigmoid) is cheaper (3 rounds, no comparison) but
+    /// wrong outside [−8, 8].
+    pub fn sigmoid_clamped(&mut self, tensor: Tensor) -> Result<Tensor> {
+        let shape = self.ty(tensor).shape.clone();
+        let mut stacked_shape = shape.clone();
+        stacked_shape.insert(0, 1);
+        let x = self.reshape(tensor, &stacked_shape)?;
+        let negated = self.neg(x)?;
+        let both = self.concat(&[x, negated], 0)?;
+        let eight = self.scalar(8.0)?;
+        let excess = self.sub(both, eight)?;
+        let beyond = self.relu(excess)?;
+        let above = self.slice(beyond, 0, 0, 1)?;
+        let below = self.slice(beyond, 0, 1, 2)?;
+        let clamped = self.sub(x, above)?;
+        let clamped = self.add(clamped, below)?;
+        let clamped = self.reshape(clamped, &shape)?;
+        let scaled = self.scale(clamped, 0.125)?;
+        self.polynomial(scaled, &SIGMOID_CLAMPED_COEFFICIENTS_OVER_8)
+    }
+
+    /// 1/x elementwise for x in [2^−(F/2), 2^max_exponent) (F the graph's
+    /// fractional bits), to within 2^−14 relative error plus 4 ulps (tested).
+    ///
+    /// An initial guess from comparisons, then Newton: the bits
+    /// b_j = 1[x ≥ 2^j] for every j in [−F/2, max_exponent) take one
+    /// comparison round, and y₀ = 2^(F/2) − Σ b_j·2^−(j+1) = 2^−(k+1) for
+    /// x in [2^k, 2^(k+1)) is local, so x·y₀ ∈ [1/2, 1). Four Newton steps
+    /// y ← y·(2 − x·y) (two product rounds each) square the error 1 − x·y
+    /// four times: 2^−16. Rounds: 9. Comparisons: F/2 + max_exponent per
+    /// element. `max_exponent` is at most F − 4 so that y₀ keeps 4 bits.
+    pub fn reciprocal(&mut self, tensor: Tensor, max_exponent: i32) -> Result<Tensor> {
+        let half = (self.graph.fractional_bits() / 2) as i32;
+        if max_exponent <= -half || max_exponent > self.graph.fractional_bits() as i32 - 4 {
+            return Err(self.invalid(
+                "reciprocal",
+                &format!(
+                    "max_exponent {max_exponent} must lie in ({}, {}] at {} fractional bits",
+                    -half,
+                    self.graph.fractional_bits() as i32 - 4,
+                    self.graph.fractional_bits()
+                ),
+            ));
+        }
+        let shape = self.ty(tensor).shape.clone();
+        let exponents: Vec<i32> = (-half..max_exponent).collect();
+        let mut expanded = shape.clone();
+        expanded.push(1);
+        let x = self.reshape(tensor, &expanded)?;
+        let thresholds: Vec<f64> = exponents.iter().map(|&j| 2f64.powi(j)).collect();
+        let thresholds = self.constant(&[exponents.len()], &thresholds)?;
+        let differences = self.sub(x, thresholds)?;
+        let bits = self.drelu(differences)?;
+        let steps: Vec<f64> = exponents.iter().map(|&j| -(2f64.powi(-(j + 1)))).collect();
+        let steps = self.constant(&[exponents.len()], &steps)?;
+        let weighted = self.mul(bits, steps)?;
+        let drops = self.sum(weighted, &[shape.len()], false)?;
+        let start = self.scalar(2f64.powi(half))?;
+        let mut y = self.add(drops, start)?;
+        let two = self.scalar(2.0)?;
+        for _ in 0..4 {
+            let product = self.mul(tensor, y)?;
+            let correction = self.sub(two, product)?;
+            y = self.mul(y, correction)?;
+        }
+        Ok(y)
+    }
+
+    /// The seed's softmax alternative along the last axis:
+    /// relu(x_i) / Σ_j relu(x_j), exact ReLUs and a [`reciprocal`](Self::reciprocal)
+    /// of the sum (which must stay below 2^max_exponent). A row whose sum is
+    /// below 2^−(F/2) (every x_i ≤ 0, in effect) gives zeros. Rounds: 2 (ReLU)
+    /// + 9 (reciprocal) + 1 (product) = 12.
+    pub fn softmax_alternative(&mut self, tensor: Tensor, max_exponent: i32) -> Result<Tensor> {
+        let rank = self.ty(tensor).shape.len();
+        if rank == 0 {
+            return Err(self.invalid("softmax_alternative", "a scalar has no last axis"));
+        }
+        let rectified = self.relu(tensor)?;
+        let total = self.sum(rectified, &[rank - 1], true)?;
+        let inverse = self.reciprocal(total, max_exponent)?;
+        self.mul(rectified, inverse)
     }
 
     /// The logistic sigmoid by the degree-7 polynomial

@@ -23,7 +23,9 @@ mod inference;
 mod op;
 mod types;
 
-pub use builder::{Conv2dGeometry, GraphBuilder, SIGMOID_COEFFICIENTS_OVER_8, Tensor};
+pub use builder::{
+    Conv2dGeometry, GraphBuilder, SIGMOID_CLAMPED_COEFFICIENTS_OVER_8, SIGMOID_COEFFICIENTS_OVER_8, Tensor,
+};
 pub use error::{GraphError, Result};
 pub use graph::{Graph, Node};
 pub use inference::matmul_shape;
