@@ -20,6 +20,8 @@ use aes::cipher::generic_array::GenericArray;
 use aes::cipher::{BlockEncrypt, KeyInit};
 use blindfold_ring::RingElement;
 use rayon::prelude::*;
+use std::marker::PhantomData;
+use std::ops::Range;
 
 /// The fixed AES key of the hash (any public constant).
 const FIXED_KEY: [u8; 16] = *b"blindfold-dcf-v1";
@@ -34,34 +36,27 @@ impl Hash {
         Hash { cipher: Aes128::new(GenericArray::from_slice(&FIXED_KEY)) }
     }
 
-    /// `out[j·tweaks.len() + i] = H_{tweaks[i]}(seeds[j])`.
+    /// `out[j·tweaks.len() + i] = H_{tweaks[i]}(seeds[j])`: the inputs are
+    /// laid out once and encrypted in place, so AES-NI runs over the whole
+    /// batch with nothing copied per block.
     fn hash(&self, seeds: &[u128], tweaks: &[u128]) -> Vec<u128> {
-        let mut out = Vec::with_capacity(seeds.len() * tweaks.len());
-        let mut blocks = [GenericArray::<u8, aes::cipher::consts::U16>::default(); 64];
-        let mut inputs = [0u128; 64];
-        let all = seeds.iter().flat_map(|&s| tweaks.iter().map(move |&i| s ^ i));
-        let mut pending = 0;
-        let flush = |blocks: &mut [GenericArray<u8, aes::cipher::consts::U16>],
-                     inputs: &[u128],
-                     out: &mut Vec<u128>| {
-            self.cipher.encrypt_blocks(blocks);
-            for (block, input) in blocks.iter().zip(inputs) {
-                out.push(u128::from_le_bytes((*block).into()) ^ input);
-            }
-        };
-        for input in all {
-            inputs[pending] = input;
-            blocks[pending].copy_from_slice(&input.to_le_bytes());
-            pending += 1;
-            if pending == 64 {
-                flush(&mut blocks, &inputs, &mut out);
-                pending = 0;
-            }
+        let inputs: Vec<u128> = seeds.iter().flat_map(|&s| tweaks.iter().map(move |&i| s ^ i)).collect();
+        let mut out: Vec<u128> = inputs.iter().map(|x| x.to_le()).collect();
+        // SAFETY: a block is 16 bytes with alignment 1; u128 is 16 bytes
+        // with a stricter alignment, so the same memory is a valid slice of
+        // blocks, borrowed mutably only here.
+        let blocks: &mut [Block] =
+            unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<Block>(), out.len()) };
+        self.cipher.encrypt_blocks(blocks);
+        for (value, input) in out.iter_mut().zip(&inputs) {
+            *value = u128::from_le(*value) ^ input;
         }
-        flush(&mut blocks[..pending], &inputs[..pending], &mut out);
         out
     }
 }
+
+/// One AES block.
+type Block = GenericArray<u8, aes::cipher::consts::U16>;
 
 /// G(s) for every seed: the two children's seeds, bits and values.
 struct Expansion<R> {
@@ -110,137 +105,131 @@ const CHUNK: usize = 2048;
 
 /// The correction words of a batch of DCF keys (shared by both parties), in
 /// chunks of [`CHUNK`] elements that are generated and evaluated in parallel.
+/// Held as the bytes that travel: generated straight into them and
+/// evaluated straight from them, so hundreds of MB of keys are never copied
+/// into a second layout.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DcfKeys<R: RingElement> {
     /// Input bits n.
     pub bits: u32,
     /// Elements in the batch.
     pub len: usize,
-    chunks: Vec<KeyChunk<R>>,
+    /// Chunk after chunk, each level-major: seed corrections, value
+    /// corrections, bit pairs, then the last words.
+    bytes: Vec<u8>,
+    ring: PhantomData<R>,
 }
 
 impl<R: RingElement> DcfKeys<R> {
     /// Bytes of the keys of `len` elements of `bits` input bits.
     pub fn byte_len(bits: u32, len: usize) -> usize {
-        KeyChunk::<R>::byte_len(bits, len)
+        len * (bits as usize * (16 + R::BYTES + 1) + R::BYTES)
     }
 
-    /// The keys as bytes: each chunk's level-major correction words in turn.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(Self::byte_len(self.bits, self.len));
-        for chunk in &self.chunks {
-            chunk.write(&mut out);
-        }
-        out
+    /// The keys as bytes.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
     }
 
-    /// Reads keys of `len` elements; `None` if `bytes` has the wrong length
-    /// or a bit pair is out of range.
-    pub fn from_bytes(bits: u32, len: usize, bytes: &[u8]) -> Option<DcfKeys<R>> {
+    /// Takes keys of `len` elements from `bytes`; `None` if they have the
+    /// wrong length or a bit pair is out of range.
+    pub fn from_bytes(bits: u32, len: usize, bytes: Vec<u8>) -> Option<DcfKeys<R>> {
         if bytes.len() != Self::byte_len(bits, len) {
             return None;
         }
-        let mut chunks = Vec::new();
-        let mut offset = 0;
-        for start in (0..len).step_by(CHUNK) {
-            let size = CHUNK.min(len - start);
-            let bytes_here = KeyChunk::<R>::byte_len(bits, size);
-            chunks.push(KeyChunk::read(bits, size, &bytes[offset..offset + bytes_here])?);
-            offset += bytes_here;
-        }
-        Some(DcfKeys { bits, len, chunks })
+        let keys = DcfKeys { bits, len, bytes, ring: PhantomData };
+        let valid = chunk_ranges::<R>(bits, len).all(|(size, range)| {
+            KeyChunk::<R>::new(bits, size, &keys.bytes[range]).bit_corrections.iter().all(|&b| b <= 3)
+        });
+        valid.then_some(keys)
     }
+}
+
+/// (elements, byte range) of each chunk of a batch of `len` elements.
+fn chunk_ranges<R: RingElement>(bits: u32, len: usize) -> impl Iterator<Item = (usize, Range<usize>)> {
+    let per_element = DcfKeys::<R>::byte_len(bits, 1);
+    (0..len).step_by(CHUNK).map(move |start| {
+        let size = CHUNK.min(len - start);
+        (size, start * per_element..(start + size) * per_element)
+    })
 }
 
 /// Dealer: keys for f_j(x) = betas[j]·1[x < alphas[j]] over `bits`-bit
 /// inputs, given each party's initial seeds (`seeds[b][j]`); chunks in
-/// parallel.
+/// parallel, each written into its own part of the keys' bytes.
 pub fn generate<R: RingElement>(bits: u32, alphas: &[R], betas: &[R], seeds: [&[u128]; 2]) -> DcfKeys<R> {
-    let chunks = alphas
-        .par_chunks(CHUNK)
-        .zip(betas.par_chunks(CHUNK))
+    let len = alphas.len();
+    let mut bytes = vec![0u8; DcfKeys::<R>::byte_len(bits, len)];
+    let per_chunk = DcfKeys::<R>::byte_len(bits, CHUNK);
+    bytes
+        .par_chunks_mut(per_chunk)
+        .zip(alphas.par_chunks(CHUNK).zip(betas.par_chunks(CHUNK)))
         .zip(seeds[0].par_chunks(CHUNK).zip(seeds[1].par_chunks(CHUNK)))
-        .map(|((a, b), (s0, s1))| generate_chunk(bits, a, b, [s0, s1]))
-        .collect();
-    DcfKeys { bits, len: alphas.len(), chunks }
+        .for_each(|((out, (a, b)), (s0, s1))| generate_chunk(bits, a, b, [s0, s1], out));
+    DcfKeys { bits, len, bytes, ring: PhantomData }
 }
 
 /// Party `party` (0 or 1): its shares of f_j(xs[j]) from its initial seeds;
 /// chunks in parallel.
 pub fn evaluate<R: RingElement>(party: usize, keys: &DcfKeys<R>, seeds: &[u128], xs: &[R]) -> Vec<R> {
-    keys.chunks
-        .par_iter()
+    let per_chunk = DcfKeys::<R>::byte_len(keys.bits, CHUNK);
+    keys.bytes
+        .par_chunks(per_chunk)
         .zip(seeds.par_chunks(CHUNK).zip(xs.par_chunks(CHUNK)))
-        .flat_map_iter(|(chunk, (s, x))| evaluate_chunk(party, keys.bits, chunk, s, x))
+        .flat_map_iter(|(bytes, (s, x))| {
+            evaluate_chunk(party, keys.bits, &KeyChunk::<R>::new(keys.bits, x.len(), bytes), s, x)
+        })
         .collect()
 }
 
-/// The correction words of one chunk, level-major.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct KeyChunk<R: RingElement> {
-    len: usize,
-    /// [level][element].
-    seed_corrections: Vec<u128>,
-    value_corrections: Vec<R>,
-    /// [level][element]: t_CW,L | t_CW,R << 1.
-    bit_corrections: Vec<u8>,
-    /// [element].
-    last: Vec<R>,
+/// One chunk's correction words, viewed in the keys' bytes (level-major:
+/// cell = level·len + element).
+struct KeyChunk<'a, R> {
+    seed_corrections: &'a [u8],
+    value_corrections: &'a [u8],
+    /// t_CW,L | t_CW,R << 1.
+    bit_corrections: &'a [u8],
+    last: &'a [u8],
+    ring: PhantomData<R>,
 }
 
-impl<R: RingElement> KeyChunk<R> {
-    fn byte_len(bits: u32, len: usize) -> usize {
-        len * (bits as usize * (16 + R::BYTES + 1) + R::BYTES)
-    }
-
-    /// Level-major seeds, values, bit pairs, then the last words.
-    fn write(&self, out: &mut Vec<u8>) {
-        for s in &self.seed_corrections {
-            out.extend_from_slice(&s.to_le_bytes());
-        }
-        out.extend_from_slice(bytemuck::cast_slice(&self.value_corrections));
-        out.extend_from_slice(&self.bit_corrections);
-        out.extend_from_slice(bytemuck::cast_slice(&self.last));
-    }
-
-    fn read(bits: u32, len: usize, bytes: &[u8]) -> Option<KeyChunk<R>> {
+impl<'a, R: RingElement> KeyChunk<'a, R> {
+    fn new(bits: u32, len: usize, bytes: &'a [u8]) -> KeyChunk<'a, R> {
         let cells = bits as usize * len;
-        let (seeds, rest) = bytes.split_at(cells * 16);
-        let (values, rest) = rest.split_at(cells * R::BYTES);
+        let (seed_corrections, rest) = bytes.split_at(cells * 16);
+        let (value_corrections, rest) = rest.split_at(cells * R::BYTES);
         let (bit_corrections, last) = rest.split_at(cells);
-        if bit_corrections.iter().any(|&b| b > 3) {
-            return None;
-        }
-        Some(KeyChunk {
-            len,
-            seed_corrections: seeds
-                .chunks_exact(16)
-                .map(|c| u128::from_le_bytes(c.try_into().unwrap()))
-                .collect(),
-            value_corrections: bytemuck::pod_collect_to_vec(values),
-            bit_corrections: bit_corrections.to_vec(),
-            last: bytemuck::pod_collect_to_vec(last),
-        })
+        KeyChunk { seed_corrections, value_corrections, bit_corrections, last, ring: PhantomData }
+    }
+
+    fn seed(&self, cell: usize) -> u128 {
+        u128::from_le_bytes(self.seed_corrections[cell * 16..cell * 16 + 16].try_into().expect("16 bytes"))
+    }
+
+    fn value(&self, cell: usize) -> R {
+        R::from_le_slice(&self.value_corrections[cell * R::BYTES..(cell + 1) * R::BYTES])
+    }
+
+    fn last(&self, element: usize) -> R {
+        R::from_le_slice(&self.last[element * R::BYTES..(element + 1) * R::BYTES])
     }
 }
 
-fn generate_chunk<R: RingElement>(bits: u32, alphas: &[R], betas: &[R], seeds: [&[u128]; 2]) -> KeyChunk<R> {
+/// Writes one chunk's keys into `out` (its part of the keys' bytes).
+fn generate_chunk<R: RingElement>(bits: u32, alphas: &[R], betas: &[R], seeds: [&[u128]; 2], out: &mut [u8]) {
     let hash = Hash::new();
     let len = alphas.len();
     let mut s = [seeds[0].to_vec(), seeds[1].to_vec()];
     let mut t = [vec![0u8; len], vec![1u8; len]];
     let mut v = vec![R::ZERO; len];
     let cells = bits as usize * len;
-    let mut keys = KeyChunk {
-        len,
-        seed_corrections: Vec::with_capacity(cells),
-        value_corrections: Vec::with_capacity(cells),
-        bit_corrections: Vec::with_capacity(cells),
-        last: Vec::with_capacity(len),
-    };
+    let (seed_out, rest) = out.split_at_mut(cells * 16);
+    let (value_out, rest) = rest.split_at_mut(cells * R::BYTES);
+    let (bit_out, last_out) = rest.split_at_mut(cells);
     for level in 0..bits {
         let expanded = [expand::<R>(&hash, &s[0]), expand::<R>(&hash, &s[1])];
         for j in 0..len {
+            let cell = level as usize * len + j;
             let alpha_bit = alphas[j].bit(bits - 1 - level).to_u128() as usize; // 1 = keep right
             let (keep, lose) = (alpha_bit, 1 - alpha_bit);
             let [e0, e1] = &expanded;
@@ -264,27 +253,28 @@ fn generate_chunk<R: RingElement>(bits: u32, alphas: &[R], betas: &[R], seeds: [
                 s[party][j] = e.seeds[keep][j] ^ if tb == 1 { seed_correction } else { 0 };
                 t[party][j] = e.bits[keep][j] ^ (tb & bit_keep);
             }
-            keys.seed_corrections.push(seed_correction);
-            keys.value_corrections.push(value_correction);
-            keys.bit_corrections.push(bit_left | bit_right << 1);
+            seed_out[cell * 16..cell * 16 + 16].copy_from_slice(&seed_correction.to_le_bytes());
+            value_out[cell * R::BYTES..(cell + 1) * R::BYTES]
+                .copy_from_slice(bytemuck::bytes_of(&value_correction));
+            bit_out[cell] = bit_left | bit_right << 1;
         }
     }
     let (c0, c1) = (convert::<R>(&hash, &s[0]), convert::<R>(&hash, &s[1]));
     for j in 0..len {
-        keys.last.push(signed(t[1][j], c1[j].wrapping_sub(c0[j]).wrapping_sub(v[j])));
+        let last = signed(t[1][j], c1[j].wrapping_sub(c0[j]).wrapping_sub(v[j]));
+        last_out[j * R::BYTES..(j + 1) * R::BYTES].copy_from_slice(bytemuck::bytes_of(&last));
     }
-    keys
 }
 
 fn evaluate_chunk<R: RingElement>(
     party: usize,
     bits: u32,
-    keys: &KeyChunk<R>,
+    keys: &KeyChunk<'_, R>,
     seeds: &[u128],
     xs: &[R],
 ) -> Vec<R> {
     let hash = Hash::new();
-    let len = keys.len;
+    let len = xs.len();
     let mut s = seeds.to_vec();
     let mut t = vec![party as u8; len];
     let mut v = vec![R::ZERO; len];
@@ -298,9 +288,9 @@ fn evaluate_chunk<R: RingElement>(
             let mut bit = e.bits[side][j];
             let mut value = e.values[side][j];
             if correct {
-                seed ^= keys.seed_corrections[cell];
+                seed ^= keys.seed(cell);
                 bit ^= (keys.bit_corrections[cell] >> side) & 1;
-                value = value.wrapping_add(keys.value_corrections[cell]);
+                value = value.wrapping_add(keys.value(cell));
             }
             v[j] = v[j].wrapping_add(signed(party as u8, value));
             s[j] = seed;
@@ -310,7 +300,7 @@ fn evaluate_chunk<R: RingElement>(
     let converted = convert::<R>(&hash, &s);
     (0..len)
         .map(|j| {
-            let last = if t[j] == 1 { converted[j].wrapping_add(keys.last[j]) } else { converted[j] };
+            let last = if t[j] == 1 { converted[j].wrapping_add(keys.last(j)) } else { converted[j] };
             v[j].wrapping_add(signed(party as u8, last))
         })
         .collect()
@@ -329,7 +319,7 @@ mod tests {
         let seeds: [Vec<u128>; 2] =
             [(0..len).map(|_| rng.random()).collect(), (0..len).map(|_| rng.random()).collect()];
         let keys = generate(bits, &alphas, &betas, [&seeds[0], &seeds[1]]);
-        let keys = DcfKeys::from_bytes(bits, len, &keys.to_bytes()).expect("round trip");
+        let keys = DcfKeys::from_bytes(bits, len, keys.into_bytes()).expect("round trip");
         let y0 = evaluate(0, &keys, &seeds[0], &xs);
         let y1 = evaluate(1, &keys, &seeds[1], &xs);
         for j in 0..len {
@@ -383,10 +373,10 @@ mod tests {
 
     #[test]
     fn malformed_keys_are_refused() {
-        assert!(DcfKeys::<u64>::from_bytes(3, 2, &[0; 10]).is_none());
+        assert!(DcfKeys::<u64>::from_bytes(3, 2, vec![0; 10]).is_none());
         let mut bytes = vec![0u8; DcfKeys::<u64>::byte_len(3, 2)];
         let bit_offset = 3 * 2 * (16 + 8);
         bytes[bit_offset] = 7;
-        assert!(DcfKeys::<u64>::from_bytes(3, 2, &bytes).is_none());
+        assert!(DcfKeys::<u64>::from_bytes(3, 2, bytes).is_none());
     }
 }

@@ -56,19 +56,18 @@ pub(super) fn drelu<R: RingElement>(
                 Prg::new(&seed.derive(label(id, DCF_SEEDS))).ring_tensor::<u128>(&[count]).to_vec();
             let key_bytes = DcfKeys::<R>::byte_len(bits, count);
             let extra = if server == 1 { count * R::BYTES } else { 0 };
-            let material = communicator.receive(PRODUCER, key_bytes + extra)?;
-            let keys = DcfKeys::<R>::from_bytes(bits, count, &material[..key_bytes]).ok_or_else(|| {
-                ProtocolError::Transport {
+            let mut material = communicator.receive(PRODUCER, key_bytes + extra)?;
+            let top_shares = material.split_off(key_bytes);
+            let keys =
+                DcfKeys::<R>::from_bytes(bits, count, material).ok_or_else(|| ProtocolError::Transport {
                     op: party.describe(id),
                     peer: PRODUCER.into(),
                     reason: "malformed comparison keys".into(),
-                }
-            })?;
+                })?;
             let top_share: RingTensor<R> = if server == 0 {
                 Prg::new(&seed.derive(label(id, TOP_BIT_SHARE))).ring_tensor(&[count])
             } else {
-                RingTensor::from_le_bytes(&[count], &material[key_bytes..])
-                    .expect("length checked by receive")
+                RingTensor::from_le_bytes(&[count], &top_shares).expect("length checked by receive")
             };
             // Open y = x + r.
             let masked = party.share_value(source, id)?.add(&mask).expect("same shape");
@@ -109,8 +108,9 @@ pub(super) fn drelu<R: RingElement>(
             let alphas: Vec<R> = r.as_slice().iter().map(|&v| v.bit_and(low_bits)).collect();
             let top: Vec<R> = r.as_slice().iter().map(|&v| v.bit(bits)).collect();
             let betas: Vec<R> = top.iter().map(|&m| R::ONE.wrapping_sub(m.wrapping_add(m))).collect();
-            let keys = dcf::generate(bits, &alphas, &betas, [&dcf_seeds[0], &dcf_seeds[1]]).to_bytes();
-            let mut to_server1 = keys.clone();
+            let keys = dcf::generate(bits, &alphas, &betas, [&dcf_seeds[0], &dcf_seeds[1]]).into_bytes();
+            let mut to_server1 = Vec::with_capacity(keys.len() + count * R::BYTES);
+            to_server1.extend_from_slice(&keys);
             for (&m, &share0) in top.iter().zip(top_share0.as_slice()) {
                 to_server1.extend_from_slice(bytemuck::bytes_of(&m.wrapping_sub(share0)));
             }
