@@ -24,6 +24,20 @@ pub struct ImportOptions {
     /// The party that holds the input and receives the output.
     pub client: String,
     pub ring: Ring,
+    /// How Sigmoid nodes are computed.
+    pub sigmoid: SigmoidMethod,
+}
+
+/// The two secure sigmoids of the builder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SigmoidMethod {
+    /// Clamped to [−8, 8] by comparisons, then a degree-11 polynomial:
+    /// error ≤ 0.005 for every input, 6 rounds.
+    #[default]
+    Clamped,
+    /// The degree-7 polynomial alone: error ≤ 0.032 on [−8, 8] and
+    /// unbounded outside, 3 rounds, no comparison.
+    Polynomial,
 }
 
 impl Default for ImportOptions {
@@ -33,6 +47,7 @@ impl Default for ImportOptions {
             model_owner: "model-owner".into(),
             client: "prediction-client".into(),
             ring: Ring::Z64,
+            sigmoid: SigmoidMethod::default(),
         }
     }
 }
@@ -93,6 +108,7 @@ pub fn import(bytes: &[u8], options: ImportOptions) -> Result<ImportedModel> {
         &mut constants,
         &graph.output.iter().filter_map(|o| o.name.clone()).collect::<Vec<_>>(),
     )?;
+    pool_before_relu(&mut nodes, &graph.output.iter().filter_map(|o| o.name.clone()).collect::<Vec<_>>());
 
     let input = graph
         .input
@@ -294,6 +310,42 @@ fn fold_batch_norms(
         nodes.remove(index);
     }
     Ok(())
+}
+
+/// Rewrites MaxPool(Relu(x)) as Relu(MaxPool(x)) where the ReLU's output
+/// has no other reader: the same values (ReLU is monotone, and padding never
+/// wins either way), with a quarter of the comparisons for 2x2 pools.
+fn pool_before_relu(nodes: &mut Vec<NodeProto>, outputs: &[String]) {
+    let consumers = count_consumers(nodes);
+    let mut index = 0;
+    while index < nodes.len() {
+        let relu = &nodes[index];
+        let rectified = relu.output.first().cloned().unwrap_or_default();
+        let pool = (relu.op_type.as_deref() == Some("Relu")
+            && relu.input.len() == 1
+            && consumers.get(&rectified) == Some(&1)
+            && !outputs.contains(&rectified))
+        .then(|| {
+            nodes.iter().position(|n| {
+                n.op_type.as_deref() == Some("MaxPool")
+                    && n.input.first() == Some(&rectified)
+                    && n.output.len() == 1
+            })
+        })
+        .flatten();
+        let Some(pool) = pool.filter(|&pool| pool > index) else {
+            index += 1;
+            continue;
+        };
+        let mut relu = nodes.remove(index);
+        let pool = pool - 1;
+        let pooled = format!("{rectified}/pooled-first");
+        let pool_node = &mut nodes[pool];
+        pool_node.input[0] = relu.input[0].clone();
+        relu.output = vec![std::mem::replace(&mut pool_node.output[0], pooled.clone())];
+        relu.input = vec![pooled];
+        nodes.insert(pool + 1, relu);
+    }
 }
 
 struct Converter {
@@ -517,8 +569,12 @@ impl Converter {
             }
             "Relu" | "Sigmoid" => {
                 let x = self.tensor(node, 0)?;
-                let y = if op == "Relu" { self.builder.relu(x) } else { self.builder.sigmoid(x) }
-                    .map_err(&error)?;
+                let y = match (op.as_str(), self.options.sigmoid) {
+                    ("Relu", _) => self.builder.relu(x),
+                    (_, SigmoidMethod::Clamped) => self.builder.sigmoid_clamped(x),
+                    (_, SigmoidMethod::Polynomial) => self.builder.sigmoid(x),
+                }
+                .map_err(&error)?;
                 self.set(node, y);
             }
             "Flatten" | "Reshape" | "Transpose" => {

@@ -16,4 +16,4 @@ pub mod proto;
 mod tensor;
 
 pub use error::{OnnxError, Result};
-pub use import::{ImportOptions, ImportedModel, import};
+pub use import::{ImportOptions, ImportedModel, SigmoidMethod, import};

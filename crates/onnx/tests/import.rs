@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use blindfold_onnx::{ImportOptions, OnnxError, import};
+use blindfold_onnx::{ImportOptions, OnnxError, SigmoidMethod, import};
 use blindfold_runtime::{Protocol, Session};
 use ndarray::ArrayD;
 use ndarray_npy::read_npy;
@@ -97,4 +97,40 @@ fn bad_models_are_errors_that_name_the_node() {
         import(b"definitely not protobuf \xff\xff", ImportOptions::default()),
         Err(OnnxError::Decode(_))
     ));
+}
+
+/// Elements compared (DReLU evaluations) in one run of `graph`.
+fn comparisons(graph: &blindfold_ir::Graph) -> usize {
+    graph
+        .nodes()
+        .iter()
+        .filter(|n| matches!(n.op, blindfold_ir::Op::Drelu { .. }))
+        .map(|n| n.ty.shape.iter().product::<usize>())
+        .sum()
+}
+
+/// Network C (models/mnist-c.onnx): Conv · Relu · MaxPool runs as
+/// Conv · MaxPool · Relu, a quarter of the ReLUs for the same values.
+#[test]
+fn max_pooling_runs_before_relu() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/mnist-c.onnx");
+    let model = import(&std::fs::read(path).unwrap(), ImportOptions::default()).unwrap();
+    // ReLUs after pooling: 16·12·12 + 16·4·4 + 100; pooling tournaments:
+    // 3 comparisons per 2x2 window, 16·12·12 + 16·4·4 windows.
+    let (relus, windows) = (16 * 12 * 12 + 16 * 4 * 4 + 100, 16 * 12 * 12 + 16 * 4 * 4);
+    assert_eq!(comparisons(&model.graph), relus + 3 * windows);
+}
+
+/// The two sigmoids: the clamped one compares (two per element), the
+/// polynomial one does not.
+#[test]
+fn the_sigmoid_method_is_an_option() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/mnist-a-sigmoid.onnx");
+    let bytes = std::fs::read(path).unwrap();
+    let clamped = import(&bytes, ImportOptions::default()).unwrap();
+    assert_eq!(comparisons(&clamped.graph), 2 * (128 + 128));
+    let polynomial =
+        import(&bytes, ImportOptions { sigmoid: SigmoidMethod::Polynomial, ..ImportOptions::default() })
+            .unwrap();
+    assert_eq!(comparisons(&polynomial.graph), 0);
 }
