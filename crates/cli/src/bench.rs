@@ -93,19 +93,23 @@ pub fn print(records: &[Record], json: bool) {
         return;
     }
     println!(
-        "{:<36} {:>5} {:>12} {:>12} {:>12} {:>14}  extra",
-        "name", "runs", "median", "min", "max", "plaintext"
+        "{:<28} {:>5} {:>4} {:>11} {:>11} {:>11} {:>11} {:>14} {:>6}  extra",
+        "name", "batch", "runs", "median", "min", "max", "plaintext", "bytes", "rounds"
     );
+    let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".into());
     for record in records {
         let extra: Vec<String> = record.extra.iter().map(|(k, v)| format!("{k}={v}")).collect();
         println!(
-            "{:<36} {:>5} {:>12} {:>12} {:>12} {:>14}  {}",
+            "{:<28} {:>5} {:>4} {:>11} {:>11} {:>11} {:>11} {:>14} {:>6}  {}",
             record.name,
+            or_dash(record.batch.map(|b| b.to_string())),
             record.runs,
             seconds(record.median_s),
             seconds(record.min_s),
             seconds(record.max_s),
-            record.plaintext_median_s.map(seconds).unwrap_or_else(|| "-".into()),
+            or_dash(record.plaintext_median_s.map(seconds)),
+            or_dash(record.bytes_sent.map(|b| b.to_string())),
+            or_dash(record.rounds.map(|r| r.to_string())),
             extra.join(" ")
         );
     }

@@ -18,21 +18,24 @@ use crate::bench::{Record, time};
 pub fn run(runs: usize) -> Result<Vec<Record>, Box<dyn std::error::Error>> {
     let mut records = Vec::new();
     let (graph, inputs) = private_matmul::workload(128, 784, 128)?;
-    records.push(measure("matmul-128x784x128", None, graph, inputs, runs)?);
+    records.push(measure("pond", "matmul-128x784x128", None, graph, inputs, runs)?);
     for batch in [1, 100] {
         let graph = seed_network::graph(batch)?;
         let inputs = seed_network::inputs(batch, 7);
-        records.push(measure("seed-network", Some(batch), graph, inputs, runs)?);
+        records.push(measure("pond", "seed-network", Some(batch), graph, inputs, runs)?);
     }
     for batch in [1, 100] {
         let graph = seed_network::graph_with(batch, seed_network::Activation::Relu)?;
         let inputs = seed_network::inputs(batch, 7);
-        records.push(measure("network-A-shape-relu", Some(batch), graph, inputs, runs)?);
+        records.push(measure("pond", "network-A-shape-relu", Some(batch), graph, inputs, runs)?);
     }
     Ok(records)
 }
 
-fn measure(
+/// Times `graph` with Pond (producer overlapped, and apart for the online
+/// time) and with the plaintext f32 evaluator, as one record of `suite`.
+pub(crate) fn measure(
+    suite: &'static str,
     name: &str,
     batch: Option<usize>,
     graph: Graph,
@@ -63,7 +66,7 @@ fn measure(
     let plaintext = time(runs, || {
         std::hint::black_box(float::evaluate::<f32>(&graph, &prepared));
     });
-    let mut record = Record::new("pond", name.to_string(), timing)
+    let mut record = Record::new(suite, name.to_string(), timing)
         .with("online_median_s", online[online.len() / 2])
         .with("offline_bytes", report.offline_bytes_sent)
         .with("ratio_to_plaintext", (timing.median_s / plaintext.median_s).round());

@@ -3,6 +3,7 @@
 //! input files, and encrypted prediction.
 
 pub mod bench;
+pub mod bench_inference;
 pub mod bench_kernels;
 pub mod bench_paillier;
 pub mod bench_pond;

@@ -1,6 +1,9 @@
 //! `blindfold`: private machine learning from the command line.
 
-use blindfold_cli::{bench, bench_kernels, bench_paillier, bench_pond, predict_paillier, predict_pond};
+use blindfold_cli::{
+    bench, bench_inference, bench_kernels, bench_paillier, bench_pond, predict_paillier, predict_pond,
+};
+use blindfold_onnx::SigmoidMethod;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -74,6 +77,11 @@ enum Command {
         /// Also run the model in the clear and report the agreement (pond).
         #[arg(long)]
         compare_plaintext: bool,
+        /// How Sigmoid nodes are computed (pond): clamped (comparisons, then a
+        /// degree-11 polynomial; error ≤ 0.005 everywhere) or polynomial
+        /// (degree 7, cheaper, wrong outside [-8, 8]).
+        #[arg(long, value_enum, default_value_t = SigmoidChoice::Clamped)]
+        sigmoid: SigmoidChoice,
         /// Only the first N inputs.
         #[arg(long)]
         limit: Option<usize>,
@@ -101,7 +109,19 @@ enum Command {
         /// Skip the slowest workloads.
         #[arg(long)]
         quick: bool,
+        /// inference: the folder with mnist-NAME.onnx and mnist-sample-images.npy.
+        #[arg(long, default_value = "models", value_name = "DIR")]
+        models: PathBuf,
+        /// inference: which networks (a, b, c, d, a-sigmoid, c-sigmoid-avgpool).
+        #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+        networks: Vec<String>,
     },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SigmoidChoice {
+    Clamped,
+    Polynomial,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -142,12 +162,32 @@ enum Suite {
     Kernels,
     /// Pond sessions: private matmul and the seed's network at batch 1 and 100.
     Pond,
+    /// The MNIST networks A–D (and their sigmoid/average-pool adaptations)
+    /// from models/*.onnx with Pond at batch 1 and 100.
+    Inference,
     /// Paillier at 2048 and 3072 bits: keygen, encrypt, decrypt, add,
     /// plaintext multiply, an encrypted 100-feature dot product.
     Paillier,
 }
 
+/// Keeps freed memory mapped and committed for reuse: Pond's comparison
+/// keys come in buffers of hundreds of MB, and returning them to the OS
+/// made a third of a CNN prediction's time the kernel zeroing fresh pages.
+fn keep_freed_memory() {
+    // mimalloc v3's option numbers (mimalloc.h): arena_eager_commit = 4,
+    // purge_delay = 15 (−1: never purge).
+    const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: plain setters of the allocator's options, called before any
+    // thread is started.
+    unsafe {
+        libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 1);
+        libmimalloc_sys::mi_option_set(PURGE_DELAY, -1);
+    }
+}
+
 fn main() -> ExitCode {
+    keep_freed_memory();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -188,6 +228,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             scale,
             labels,
             compare_plaintext,
+            sigmoid,
             limit,
             trace,
             json,
@@ -200,6 +241,10 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 scale,
                 labels,
                 compare_plaintext,
+                sigmoid: match sigmoid {
+                    SigmoidChoice::Clamped => SigmoidMethod::Clamped,
+                    SigmoidChoice::Polynomial => SigmoidMethod::Polynomial,
+                },
                 limit,
                 trace,
                 progress: !json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
@@ -211,10 +256,18 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 println!("{outcome}");
             }
         }
-        Command::Bench { suite, json, runs, quick } => {
+        Command::Bench { suite, json, runs, quick, models, networks } => {
             let records = match suite {
                 Suite::Kernels => bench_kernels::run(runs as usize, quick),
                 Suite::Pond => bench_pond::run(runs as usize)?,
+                Suite::Inference => {
+                    let networks = if networks.is_empty() {
+                        bench_inference::NETWORKS.iter().map(|n| n.to_string()).collect()
+                    } else {
+                        networks
+                    };
+                    bench_inference::run(runs as usize, &models, &networks, quick)?
+                }
                 Suite::Paillier => bench_paillier::run(runs as usize, quick)?,
             };
             bench::print(&records, json);

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use blindfold_onnx::{ImportOptions, ImportedModel, import};
+use blindfold_onnx::{ImportOptions, ImportedModel, SigmoidMethod, import};
 use blindfold_runtime::{Protocol, Report, Session};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::{ArrayD, Axis, IxDyn};
@@ -23,6 +23,7 @@ pub struct Request {
     pub scale: Option<f64>,
     pub labels: Option<PathBuf>,
     pub compare_plaintext: bool,
+    pub sigmoid: SigmoidMethod,
     /// Only the first inputs.
     pub limit: Option<usize>,
     pub trace: Option<PathBuf>,
@@ -85,8 +86,11 @@ pub fn run(request: &Request) -> Result<Outcome, Box<dyn std::error::Error>> {
     for start in (0..total).step_by(batch) {
         let size = batch.min(total - start);
         if let std::collections::hash_map::Entry::Vacant(slot) = models.entry(size) {
-            let imported = import(&bytes, ImportOptions { batch: size, ..ImportOptions::default() })
-                .map_err(|e| format!("{}: {e}", request.model.display()))?;
+            let imported = import(
+                &bytes,
+                ImportOptions { batch: size, sigmoid: request.sigmoid, ..ImportOptions::default() },
+            )
+            .map_err(|e| format!("{}: {e}", request.model.display()))?;
             slot.insert(imported);
         }
         let model = &models[&size];
@@ -183,6 +187,7 @@ impl Outcome {
             "predictions": self.predictions,
             "outputs": self.outputs,
             "accuracy": self.accuracy,
+            "plaintext_accuracy": self.plaintext_accuracy,
             "plaintext_agreement": self.plaintext_agreement,
             "wall_s": self.wall_s,
             "bytes_sent": self.bytes_sent + self.offline_bytes,

@@ -1,0 +1,89 @@
+//! `blindfold bench inference`: the MNIST networks of BENCHMARKS.md (A–D,
+//! and the model adaptations A-sigmoid and C-sigmoid-avgpool) imported from
+//! the repository's ONNX files and run with Pond at batch 1 and 100, beside
+//! the plaintext f32 run of the same graph in the same process.
+//!
+//! Inputs are the shipped sample test images (`mnist-sample-images.npy`,
+//! repeated to fill a batch of 100), so the suite needs the repository only.
+
+use std::path::Path;
+
+use blindfold_ir::{Graph, Op};
+use blindfold_onnx::{ImportOptions, SigmoidMethod, import};
+use ndarray::{Axis, IxDyn, concatenate};
+
+use crate::bench::Record;
+use crate::bench_pond::measure;
+use crate::input::read_array;
+
+/// The networks measured when none are named.
+pub const NETWORKS: [&str; 6] = ["a", "b", "c", "d", "a-sigmoid", "c-sigmoid-avgpool"];
+
+/// Measures each of `networks` (names as in `models/mnist-NAME.onnx`) at
+/// batch 1 and 100; `quick` measures batch 1 only.
+pub fn run(
+    runs: usize,
+    models: &Path,
+    networks: &[String],
+    quick: bool,
+) -> Result<Vec<Record>, Box<dyn std::error::Error>> {
+    let images_path = models.join("mnist-sample-images.npy");
+    let images = read_array(&images_path)?.mapv(|pixel| pixel / 255.0);
+    if images.ndim() != 3 || images.shape()[0] == 0 {
+        return Err(format!("{}: expected N images of HxW", images_path.display()).into());
+    }
+    let images = images.insert_axis(Axis(1));
+    let mut records = Vec::new();
+    for network in networks {
+        let path = models.join(format!("mnist-{}.onnx", network.to_ascii_lowercase()));
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let methods: &[(SigmoidMethod, &str)] = if network.contains("sigmoid") {
+            &[(SigmoidMethod::Clamped, ""), (SigmoidMethod::Polynomial, "-polynomial")]
+        } else {
+            &[(SigmoidMethod::Clamped, "")]
+        };
+        for (batch, &(sigmoid, suffix)) in iproduct(if quick { &[1][..] } else { &[1, 100][..] }, methods) {
+            let imported = import(&bytes, ImportOptions { batch, sigmoid, ..ImportOptions::default() })
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let copies = batch.div_ceil(images.shape()[0]);
+            let views = vec![images.view(); copies];
+            let x = concatenate(Axis(0), &views)?.slice_axis(Axis(0), (0..batch).into()).to_owned();
+            let x = x
+                .into_shape_with_order(IxDyn(&imported.input_shape))
+                .map_err(|_| format!("{}: the model does not take 1x28x28 images", path.display()))?;
+            let comparisons = comparisons(&imported.graph);
+            let inputs = imported.inputs(x);
+            let record = measure(
+                "inference",
+                &(display_name(network) + suffix),
+                Some(batch),
+                imported.graph,
+                inputs,
+                runs,
+            )?;
+            records.push(record.with("comparisons", comparisons));
+        }
+    }
+    Ok(records)
+}
+
+/// Elements compared (DReLU evaluations) in one run of `graph`.
+fn comparisons(graph: &Graph) -> usize {
+    graph
+        .nodes()
+        .iter()
+        .filter(|node| matches!(node.op, Op::Drelu { .. }))
+        .map(|node| node.ty.shape.iter().product::<usize>())
+        .sum()
+}
+
+/// "c-sigmoid-avgpool" → "C-sigmoid-avgpool", as BENCHMARKS.md names the networks.
+fn display_name(network: &str) -> String {
+    let mut chars = network.chars();
+    chars.next().map(|first| first.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+}
+
+/// Every (batch, method) pair, batches outermost.
+fn iproduct<'a, T: Copy>(batches: &'a [usize], methods: &'a [T]) -> impl Iterator<Item = (usize, &'a T)> {
+    batches.iter().flat_map(move |&batch| methods.iter().map(move |method| (batch, method)))
+}
