@@ -121,6 +121,61 @@ fn read_csv(path: &Path) -> Result<Matrix, String> {
     Ok(Matrix { rows, columns, values })
 }
 
+/// A CSV table with a header row: column names and row-major numbers.
+pub struct Table {
+    pub columns: Vec<String>,
+    pub rows: usize,
+    pub values: Vec<f64>,
+}
+
+impl Table {
+    /// The values of column `index`.
+    pub fn column(&self, index: usize) -> Vec<f64> {
+        self.values.iter().skip(index).step_by(self.columns.len()).copied().collect()
+    }
+
+    /// Every column but `index`, row-major.
+    pub fn without_column(&self, index: usize) -> Vec<f64> {
+        let width = self.columns.len();
+        self.values.iter().enumerate().filter(|(i, _)| i % width != index).map(|(_, &v)| v).collect()
+    }
+}
+
+/// Reads a CSV file whose first line names the columns. Errors name the
+/// file, the line and the column: an empty file, a row with more or fewer
+/// cells than the header, a cell that is not a number.
+pub fn read_table(path: &Path) -> Result<Table, String> {
+    let name = path.display();
+    let text = std::fs::read_to_string(path).map_err(|error| format!("{name}: {error}"))?;
+    let mut lines = text.lines().enumerate().filter(|(_, line)| !line.trim().is_empty());
+    let (_, header) = lines.next().ok_or_else(|| format!("{name}: empty file (expected a header row)"))?;
+    let columns: Vec<String> = header.split(',').map(|c| c.trim().trim_matches('"').to_string()).collect();
+    let mut values = Vec::new();
+    let mut rows = 0;
+    for (index, line) in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        if cells.len() != columns.len() {
+            return Err(format!(
+                "{name}:{}: {} cells, the header has {} columns",
+                index + 1,
+                cells.len(),
+                columns.len()
+            ));
+        }
+        for (cell, column) in cells.iter().zip(&columns) {
+            let value = cell.trim().parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
+                format!("{name}:{}: column '{column}': '{}' is not a number", index + 1, cell.trim())
+            })?;
+            values.push(value);
+        }
+        rows += 1;
+    }
+    if rows == 0 {
+        return Err(format!("{name}: a header but no rows"));
+    }
+    Ok(Table { columns, rows, values })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +217,28 @@ mod tests {
         let gz = dir.join("bad-idx1-ubyte.gz");
         std::fs::write(&gz, b"not gzip").unwrap();
         assert!(read_array(&gz).expect_err("an error").contains("gzip"));
+    }
+
+    #[test]
+    fn tables_and_their_errors_name_file_line_and_column() {
+        let dir = std::env::temp_dir().join(format!("blindfold-table-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let table = read_table(&write("ok.csv", "a,b,label\n1,2,0\n\n3,4.5,1\n")).unwrap();
+        assert_eq!((table.columns.len(), table.rows), (3, 2));
+        assert_eq!(table.column(2), vec![0.0, 1.0]);
+        assert_eq!(table.without_column(2), vec![1.0, 2.0, 3.0, 4.5]);
+        let error = |name: &str, text: &str| read_table(&write(name, text)).err().expect("an error");
+        assert!(error("empty.csv", "").contains("empty.csv: empty file"));
+        assert!(error("header.csv", "a,b\n").contains("no rows"));
+        assert!(error("ragged.csv", "a,b\n1,2\n3\n").contains("ragged.csv:3: 1 cells, the header has 2"));
+        let text = error("text.csv", "a,b\n1,2\n3,x\n");
+        assert!(text.contains("text.csv:3: column 'b': 'x' is not a number"), "{text}");
+        assert!(error("nan.csv", "a\nNaN\n").contains("not a number"));
     }
 
     #[test]

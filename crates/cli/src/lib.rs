@@ -10,3 +10,4 @@ pub mod bench_pond;
 pub mod input;
 pub mod predict_paillier;
 pub mod predict_pond;
+pub mod train;

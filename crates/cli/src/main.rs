@@ -1,8 +1,10 @@
 //! `blindfold`: private machine learning from the command line.
 
 use blindfold_cli::{
-    bench, bench_inference, bench_kernels, bench_paillier, bench_pond, predict_paillier, predict_pond,
+    bench, bench_inference, bench_kernels, bench_paillier, bench_pond, predict_paillier, predict_pond, train,
 };
+use blindfold_ir::Ring;
+use blindfold_ml::training::{self, ModelKind};
 use blindfold_onnx::SigmoidMethod;
 
 use std::path::PathBuf;
@@ -95,6 +97,56 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Private training, all parties in this process: the data owners' CSV
+    /// rows are secret-shared, a model is trained with SGD under Pond, and
+    /// only the model owner gets it (as ONNX); the same training in
+    /// plaintext f64 runs beside it for comparison.
+    Train {
+        /// linreg (squared error), logreg (cross-entropy; one-vs-rest for
+        /// more than two classes) or mlp (ReLU hidden layers).
+        kind: KindChoice,
+        /// A data owner's rows: OWNER=FILE.csv (a header row, numbers only).
+        /// Repeat for each owner; every file must have the same columns.
+        #[arg(long = "data", value_name = "OWNER=FILE", value_parser = owner_file, required = true)]
+        data: Vec<(String, PathBuf)>,
+        /// The label's column.
+        #[arg(long, value_name = "NAME")]
+        label_column: String,
+        /// Rows to test on (same columns): R² or accuracy, private beside plaintext.
+        #[arg(long, value_name = "FILE")]
+        test: Option<PathBuf>,
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        epochs: u64,
+        #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        batch_size: u64,
+        #[arg(long, default_value_t = 0.1)]
+        learning_rate: f64,
+        /// Classes (logreg, mlp); default: the largest label + 1.
+        #[arg(long)]
+        classes: Option<usize>,
+        /// Hidden layer widths of the mlp, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "128,128")]
+        hidden: Vec<usize>,
+        /// The ring: z128 (default; 32 fractional bits) or z64 (20 fractional bits).
+        #[arg(long, value_enum, default_value_t = RingChoice::Z128)]
+        ring: RingChoice,
+        /// The classifiers' sigmoid: clamped (comparisons, error <= 0.005
+        /// everywhere) or polynomial (cheaper, wrong outside [-8, 8]).
+        #[arg(long, value_enum, default_value_t = SigmoidChoice::Clamped)]
+        sigmoid: SigmoidChoice,
+        /// Reveal each epoch's mean squared error to the model owner.
+        #[arg(long)]
+        reveal_loss: bool,
+        /// Train on the raw columns (default: standardised with privately pooled statistics).
+        #[arg(long)]
+        no_standardize: bool,
+        /// Write the model owner's trained model here (ONNX).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Print one JSON record (BENCHMARKS.md's train format).
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure a benchmark suite on this machine (figures beside their
     /// plaintext twin from the same run).
     Bench {
@@ -116,6 +168,29 @@ enum Command {
         #[arg(long, value_delimiter = ',', value_name = "NAMES")]
         networks: Vec<String>,
     },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum KindChoice {
+    Linreg,
+    Logreg,
+    Mlp,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RingChoice {
+    Z64,
+    Z128,
+}
+
+/// OWNER=FILE.
+fn owner_file(text: &str) -> Result<(String, PathBuf), String> {
+    match text.split_once('=') {
+        Some((owner, file)) if !owner.is_empty() && !file.is_empty() => {
+            Ok((owner.to_string(), PathBuf::from(file)))
+        }
+        _ => Err(format!("'{text}': expected OWNER=FILE.csv")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -250,6 +325,58 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 progress: !json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             };
             let outcome = predict_pond::run(&request)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&outcome.json())?);
+            } else {
+                println!("{outcome}");
+            }
+        }
+        Command::Train {
+            kind,
+            data,
+            label_column,
+            test,
+            epochs,
+            batch_size,
+            learning_rate,
+            classes,
+            hidden,
+            ring,
+            sigmoid,
+            reveal_loss,
+            no_standardize,
+            out,
+            json,
+        } => {
+            let (ring, fractional_bits) = match ring {
+                RingChoice::Z64 => (Ring::Z64, 20),
+                RingChoice::Z128 => (Ring::Z128, 32),
+            };
+            let request = train::Request {
+                kind: match kind {
+                    KindChoice::Linreg => ModelKind::LinearRegression,
+                    KindChoice::Logreg => ModelKind::LogisticRegression,
+                    KindChoice::Mlp => ModelKind::Mlp { hidden },
+                },
+                data,
+                label_column,
+                test,
+                epochs: epochs as usize,
+                batch_size: batch_size as usize,
+                learning_rate,
+                classes,
+                ring,
+                fractional_bits,
+                sigmoid: match sigmoid {
+                    SigmoidChoice::Clamped => training::SigmoidMethod::Clamped,
+                    SigmoidChoice::Polynomial => training::SigmoidMethod::Polynomial,
+                },
+                reveal_loss,
+                standardize: !no_standardize,
+                out,
+                progress: !json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            };
+            let outcome = train::run(&request)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&outcome.json())?);
             } else {

@@ -26,6 +26,11 @@ impl Tensor {
     pub fn id(self) -> NodeId {
         self.0
     }
+
+    /// The value of node `id` (of the builder that made it).
+    pub(crate) fn from_id(id: NodeId) -> Tensor {
+        Tensor(id)
+    }
 }
 
 /// The least-squares fit of the logistic sigmoid on [−8, 8] by
@@ -97,6 +102,11 @@ impl GraphBuilder {
     /// The type of a value.
     pub fn ty(&self, tensor: Tensor) -> &ValueType {
         &self.graph.nodes()[tensor.0.index()].ty
+    }
+
+    /// The graph so far.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
     }
 
     /// The graph, built.
@@ -329,6 +339,11 @@ impl GraphBuilder {
         self.mul(positive, tensor)
     }
 
+    /// Rows `indices` of the first axis, in that order (public indices).
+    pub fn gather(&mut self, tensor: Tensor, indices: &[usize]) -> Result<Tensor> {
+        self.push(Op::Gather { source: tensor.0, indices: indices.to_vec() }, None)
+    }
+
     /// Elements `start..end` along `axis`.
     pub fn slice(&mut self, tensor: Tensor, axis: usize, start: usize, end: usize) -> Result<Tensor> {
         self.push(Op::Slice { source: tensor.0, axis, start, end }, None)
@@ -419,7 +434,7 @@ impl GraphBuilder {
         }
     }
 
-    fn invalid(&self, op: &'static str, reason: &str) -> GraphError {
+    pub(crate) fn invalid(&self, op: &'static str, reason: &str) -> GraphError {
         GraphError::InvalidArgument {
             node: NodeId(self.graph.nodes().len() as u32),
             op,

@@ -154,6 +154,17 @@ pub(crate) fn infer(graph: &Graph, id: NodeId, op: &Op, declared: Option<&ValueT
             };
             Ok(ValueType { shape, ..source.clone() })
         }
+        Op::Gather { indices, .. } => {
+            let source = &operand_types[0];
+            match source.shape.first() {
+                Some(&rows) if indices.iter().all(|&i| i < rows) => {
+                    let mut shape = source.shape.clone();
+                    shape[0] = indices.len();
+                    Ok(ValueType { shape, ..source.clone() })
+                }
+                _ => Err(context.invalid(format!("row indices outside {:?}", source.shape))),
+            }
+        }
         Op::Slice { axis, start, end, .. } => {
             let source = &operand_types[0];
             match source.shape.get(*axis) {

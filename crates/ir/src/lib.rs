@@ -18,6 +18,7 @@
 
 mod builder;
 mod error;
+mod gradient;
 mod graph;
 mod inference;
 mod op;

@@ -129,6 +129,12 @@ pub enum Op {
         start: usize,
         end: usize,
     },
+    /// The rows `indices[0], indices[1], …` of the first axis (public
+    /// indices: a local op on shares), e.g. a public shuffle of a dataset.
+    Gather {
+        source: NodeId,
+        indices: Vec<usize>,
+    },
 }
 
 impl Op {
@@ -156,6 +162,7 @@ impl Op {
             Op::Drelu { .. } => "drelu",
             Op::Windows2d { .. } => "windows2d",
             Op::Slice { .. } => "slice",
+            Op::Gather { .. } => "gather",
         }
     }
 
@@ -175,7 +182,8 @@ impl Op {
             | Op::Polynomial { source, .. }
             | Op::Drelu { source }
             | Op::Windows2d { source, .. }
-            | Op::Slice { source, .. } => vec![*source],
+            | Op::Slice { source, .. }
+            | Op::Gather { source, .. } => vec![*source],
             Op::Add { left, right }
             | Op::Sub { left, right }
             | Op::Mul { left, right }

@@ -5,3 +5,4 @@
 pub mod demo;
 pub mod private_matmul;
 pub mod seed_network;
+pub mod training;

@@ -9,11 +9,14 @@
 //! Identity, Dropout, Constant, and BatchNormalization folded into the Conv
 //! or Gemm before it. Anything else is an error naming the node, the op and
 //! what is missing. Parsing is prost's, from ONNX's own onnx.proto.
+//! [`dense_model`] writes the dense models that `blindfold train` makes.
 
 mod error;
+mod export;
 mod import;
 pub mod proto;
 mod tensor;
 
 pub use error::{OnnxError, Result};
+pub use export::{OutputActivation, dense_model};
 pub use import::{ImportOptions, ImportedModel, SigmoidMethod, import};

@@ -87,6 +87,7 @@ pub fn evaluate<R: RingElement>(
         }
         Op::Windows2d { kernel, geometry, .. } => operand(0).windows2d(*kernel, *geometry).map_err(error),
         Op::Slice { axis, start, end, .. } => operand(0).slice_axis(*axis, *start, *end, 1).map_err(error),
+        Op::Gather { indices, .. } => operand(0).select(0, indices).map_err(error),
         Op::Polynomial { coefficients, .. } => {
             let fractional_bits = graph.fractional_bits();
             let x = operand(0);

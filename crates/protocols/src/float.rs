@@ -92,6 +92,7 @@ pub fn evaluate<T: NdFloat>(graph: &Graph, prepared: &[Option<ArrayD<T>>]) -> Ou
             Op::Windows2d { kernel, geometry, .. } => {
                 windows2d(operand(0), *kernel, geometry, &node.ty.shape)
             }
+            Op::Gather { indices, .. } => operand(0).select(Axis(0), indices),
             Op::Slice { axis, start, end, .. } => {
                 operand(0).slice_axis(Axis(*axis), ndarray::Slice::from(*start..*end)).to_owned()
             }

@@ -57,6 +57,19 @@ impl<R: RingElement> RingTensor<R> {
         Ok(RingTensor::from_array(view.to_owned()))
     }
 
+    /// The slices `indices[0], indices[1], …` along `axis` (numpy's `take`).
+    pub fn select(&self, axis: usize, indices: &[usize]) -> Result<Self> {
+        self.check_axis("select", axis)?;
+        let length = self.shape()[axis];
+        if let Some(bad) = indices.iter().find(|&&i| i >= length) {
+            return Err(RingError::InvalidArgument {
+                operation: "select",
+                reason: format!("index {bad} is outside axis {axis} of length {length}"),
+            });
+        }
+        Ok(RingTensor::from_array(self.as_array().select(Axis(axis), indices)))
+    }
+
     /// Joins tensors along an existing axis; all other dimensions must agree.
     pub fn concat(tensors: &[&Self], axis: usize) -> Result<Self> {
         let first = Self::first("concat", tensors)?;

@@ -15,4 +15,6 @@ pub mod transport;
 
 pub use error::{Result, RuntimeError};
 pub use profile::Report;
-pub use session::{Fault, FaultKind, OfflinePhase, Protocol, Session, SessionOptions, SessionResult};
+pub use session::{
+    Fault, FaultKind, OfflinePhase, ProgressHook, Protocol, Session, SessionOptions, SessionResult,
+};

@@ -84,6 +84,18 @@ pub struct SessionOptions {
     pub parties: Option<Vec<String>>,
     /// A fault to inject (testing).
     pub fault: Option<Fault>,
+    /// Called by server0 after each node with (nodes done, nodes in all).
+    pub progress: Option<ProgressHook>,
+}
+
+/// A callback on a session's progress: (nodes done, nodes in all).
+#[derive(Clone)]
+pub struct ProgressHook(pub Arc<dyn Fn(usize, usize) + Send + Sync>);
+
+impl std::fmt::Debug for ProgressHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressHook")
+    }
 }
 
 impl Default for SessionOptions {
@@ -94,6 +106,7 @@ impl Default for SessionOptions {
             offline_phase: OfflinePhase::Overlapped,
             parties: None,
             fault: None,
+            progress: None,
         }
     }
 }
@@ -210,7 +223,8 @@ impl Session {
             let link =
                 PartyLink::new(&name, session, graph, Box::new(endpoint), self.options.timeout, started);
             let fault = self.options.fault.as_ref().filter(|f| f.party == name);
-            drive(&mut party, link, graph, fault, parties, self.options.timeout)
+            let progress = self.options.progress.as_ref().filter(|_| name == SERVERS[0]);
+            drive(&mut party, link, graph, fault, parties, self.options.timeout, progress)
         };
         let mut results: Vec<(String, std::thread::Result<PartyOutcome>)> = Vec::new();
         let mut online_start = None;
@@ -275,7 +289,9 @@ fn drive(
     fault: Option<&Fault>,
     parties: &[String],
     timeout: Duration,
+    progress: Option<&ProgressHook>,
 ) -> PartyOutcome {
+    let total = graph.nodes().len();
     link.begin(SETUP_OP);
     party.setup(&mut link)?;
     link.end();
@@ -304,6 +320,9 @@ fn drive(
         link.begin(index);
         party.execute(NodeId(index), &mut link)?;
         link.end();
+        if let Some(hook) = progress {
+            (hook.0)(index as usize + 1, total);
+        }
     }
     Ok((party.take_outputs(), link.finish()))
 }
