@@ -7,6 +7,7 @@ pub mod bench_inference;
 pub mod bench_kernels;
 pub mod bench_paillier;
 pub mod bench_pond;
+pub mod bench_training;
 pub mod input;
 pub mod predict_paillier;
 pub mod predict_pond;

@@ -1,7 +1,8 @@
 //! `blindfold`: private machine learning from the command line.
 
 use blindfold_cli::{
-    bench, bench_inference, bench_kernels, bench_paillier, bench_pond, predict_paillier, predict_pond, train,
+    bench, bench_inference, bench_kernels, bench_paillier, bench_pond, bench_training, predict_paillier,
+    predict_pond, train,
 };
 use blindfold_ir::Ring;
 use blindfold_ml::training::{self, ModelKind};
@@ -240,6 +241,9 @@ enum Suite {
     /// The MNIST networks A–D (and their sigmoid/average-pool adaptations)
     /// from models/*.onnx with Pond at batch 1 and 100.
     Inference,
+    /// Private training: logistic regression with 100 features, one SGD
+    /// step at batch 128 and one epoch over 10,000 rows.
+    Training,
     /// Paillier at 2048 and 3072 bits: keygen, encrypt, decrypt, add,
     /// plaintext multiply, an encrypted 100-feature dot product.
     Paillier,
@@ -395,6 +399,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     };
                     bench_inference::run(runs as usize, &models, &networks, quick)?
                 }
+                Suite::Training => bench_training::run(runs as usize, quick)?,
                 Suite::Paillier => bench_paillier::run(runs as usize, quick)?,
             };
             bench::print(&records, json);

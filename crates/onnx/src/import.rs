@@ -26,6 +26,10 @@ pub struct ImportOptions {
     pub ring: Ring,
     /// How Sigmoid nodes are computed.
     pub sigmoid: SigmoidMethod,
+    /// Deliver this intermediate value instead of the model's output (the
+    /// model's first layers as a feature extractor); nodes after it are
+    /// left out.
+    pub output: Option<String>,
 }
 
 /// The two secure sigmoids of the builder.
@@ -48,6 +52,7 @@ impl Default for ImportOptions {
             client: "prediction-client".into(),
             ring: Ring::Z64,
             sigmoid: SigmoidMethod::default(),
+            output: None,
         }
     }
 }
@@ -108,7 +113,9 @@ pub fn import(bytes: &[u8], options: ImportOptions) -> Result<ImportedModel> {
         &mut constants,
         &graph.output.iter().filter_map(|o| o.name.clone()).collect::<Vec<_>>(),
     )?;
-    pool_before_relu(&mut nodes, &graph.output.iter().filter_map(|o| o.name.clone()).collect::<Vec<_>>());
+    let kept: Vec<String> =
+        graph.output.iter().filter_map(|o| o.name.clone()).chain(options.output.clone()).collect();
+    pool_before_relu(&mut nodes, &kept);
 
     let input = graph
         .input
@@ -117,9 +124,15 @@ pub fn import(bytes: &[u8], options: ImportOptions) -> Result<ImportedModel> {
         .ok_or_else(|| OnnxError::Signature("the model has no input besides its weights".into()))?;
     let input_name = input.name.clone().unwrap_or_default();
     let input_shape = input_shape(input, options.batch)?;
-    let output_name = match graph.output.as_slice() {
-        [single] => single.name.clone().unwrap_or_default(),
-        outputs => {
+    let output_name = match (graph.output.as_slice(), &options.output) {
+        (_, Some(name)) => {
+            if !nodes.iter().any(|n| n.output.contains(name)) {
+                return Err(OnnxError::Signature(format!("no node computes '{name}'")));
+            }
+            name.clone()
+        }
+        ([single], None) => single.name.clone().unwrap_or_default(),
+        (outputs, None) => {
             return Err(OnnxError::Signature(format!(
                 "{} outputs; a prediction model has one",
                 outputs.len()
@@ -155,6 +168,9 @@ pub fn import(bytes: &[u8], options: ImportOptions) -> Result<ImportedModel> {
             softmax_removed = true;
         }
         converter.convert(node)?;
+        if node.output.contains(&output_name) {
+            break;
+        }
     }
     let y = match converter.values.get(&output_name) {
         Some(Value::Tensor(t)) => *t,

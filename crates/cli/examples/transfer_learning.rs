@@ -1,0 +1,126 @@
+//! Transfer learning: a public feature extractor and a privately trained head.
+//!
+//! The first layers of a CNN trained in the clear (MNIST network C,
+//! `models/mnist-c.onnx`, up to its 256-feature Flatten) are public. Each
+//! data owner runs them on its own images locally, in the clear; only the
+//! 256 features per image are secret-shared, and a one-vs-rest logistic
+//! regression head is trained on them under Pond. The model owner receives
+//! the head; the same training in f64 runs beside it.
+//!
+//!     cargo run --release -p blindfold-cli --example transfer_learning [ROWS] [EPOCHS]
+//!
+//! (ROWS training images split between two owners, default 10,000; the
+//! MNIST files are read from ../shared/data/mnist.)
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use blindfold_cli::input::read_array;
+use blindfold_ml::training::{self, DenseModel, MODEL_OWNER, ModelKind, TrainingConfig};
+use blindfold_onnx::{ImportOptions, import};
+use blindfold_runtime::{Protocol, Session};
+use ndarray::{Array2, ArrayD, Axis, concatenate, s};
+
+/// The extractor: network C up to its Flatten ("t6": [N, 256]).
+const FEATURES: &str = "t6";
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let rows: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(10_000);
+    let epochs: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(2);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let data = root.join("../shared/data/mnist");
+    let model = std::fs::read(root.join("models/mnist-c.onnx"))?;
+
+    // Each owner, locally and in the clear: the public extractor's features.
+    let extract = |images: &ArrayD<f64>| -> Result<Array2<f64>, Box<dyn std::error::Error>> {
+        let mut out = Vec::new();
+        for chunk in images.axis_chunks_iter(Axis(0), 500) {
+            let batch = chunk.shape()[0];
+            let options = ImportOptions { batch, output: Some(FEATURES.into()), ..ImportOptions::default() };
+            let extractor = import(&model, options)?;
+            let x = chunk.mapv(|p| p / 255.0).into_shape_with_order(vec![batch, 1, 28, 28])?;
+            let result = Session::new(extractor.graph.clone())
+                .protocol(Protocol::PlaintextFloat)
+                .run(extractor.inputs(x))?;
+            out.push(
+                result
+                    .output("prediction-client", FEATURES)
+                    .ok_or("no features")?
+                    .clone()
+                    .into_dimensionality()?,
+            );
+        }
+        let views: Vec<_> = out.iter().map(|a: &Array2<f64>| a.view()).collect();
+        Ok(concatenate(Axis(0), &views)?)
+    };
+    let images = read_array(&data.join("train-images.idx3-ubyte.gz"))?;
+    let labels = read_array(&data.join("train-labels.idx1-ubyte.gz"))?;
+    let features = extract(&images.slice_axis(Axis(0), (0..rows).into()).to_owned())?;
+    let mut one_hot = Array2::zeros((rows, 10));
+    for (row, &label) in labels.iter().take(rows).enumerate() {
+        one_hot[[row, label as usize]] = 1.0;
+    }
+    let half = rows / 2;
+    let owners_data = vec![
+        (
+            "hospital-a".to_string(),
+            features.slice(s![..half, ..]).to_owned().into_dyn(),
+            one_hot.slice(s![..half, ..]).to_owned().into_dyn(),
+        ),
+        (
+            "hospital-b".to_string(),
+            features.slice(s![half.., ..]).to_owned().into_dyn(),
+            one_hot.slice(s![half.., ..]).to_owned().into_dyn(),
+        ),
+    ];
+
+    // The private head: shared features, one-vs-rest logistic regression.
+    let mut config = TrainingConfig::new(ModelKind::LogisticRegression);
+    config.epochs = epochs;
+    config.batch_size = 128;
+    config.learning_rate = 0.1;
+    let owners: Vec<(String, usize)> =
+        owners_data.iter().map(|(o, x, _)| (o.clone(), x.shape()[0])).collect();
+    let plan = training::build(&config, &owners, features.ncols(), 10)?;
+    let inputs = training::inputs(&owners_data);
+    let started = std::time::Instant::now();
+    let private = Session::new(plan.graph.clone()).run(inputs.clone())?;
+    let seconds = started.elapsed().as_secs_f64();
+    let twin = Session::new(plan.graph.clone()).protocol(Protocol::PlaintextFloat).run(inputs)?;
+    let read = |outputs: &blindfold_protocols::Outputs| -> Result<DenseModel, String> {
+        let map: HashMap<String, ArrayD<f64>> =
+            outputs[MODEL_OWNER].iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        DenseModel::from_outputs(&config.kind, 1, &map).ok_or_else(|| "no head".to_string())
+    };
+
+    // Test on 2,000 test images through the extractor and each head.
+    let test_images = read_array(&data.join("t10k-images.idx3-ubyte.gz"))?;
+    let test_labels = read_array(&data.join("t10k-labels.idx1-ubyte.gz"))?;
+    let test_features = extract(&test_images.slice_axis(Axis(0), (0..2000).into()).to_owned())?;
+    let accuracy = |head: &DenseModel| {
+        let p = head.predict(&test_features);
+        let correct = p
+            .outer_iter()
+            .zip(test_labels.iter())
+            .filter(|(row, label)| {
+                row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0 == **label as usize
+            })
+            .count();
+        correct as f64 / 2000.0
+    };
+    println!("transfer learning: network C's public convolutions, a private logistic-regression head");
+    println!(
+        "  {rows} training images from two owners, {epochs} epochs, batch 128, 256 shared features per image"
+    );
+    println!(
+        "  test accuracy (2,000 images): private head {:.2}%, plaintext twin {:.2}%",
+        accuracy(&read(&private.outputs)?) * 100.0,
+        accuracy(&read(&twin.outputs)?) * 100.0
+    );
+    println!(
+        "  private training {seconds:.1} s, {} bytes online + {} of producer material, {} rounds",
+        private.report.bytes_sent, private.report.offline_bytes_sent, private.report.rounds
+    );
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! Private training on MNIST (../shared/data/mnist): one-vs-rest logistic
+//! regression and the 784-128-128-10 ReLU MLP, each beside its plaintext
+//! twin (the same SGD in f64). CI trains on a sample; the ignored tests
+//! train on all 60,000 images (minutes each, in release).
+
+use std::path::Path;
+
+use blindfold_cli::input::read_array;
+use blindfold_ml::training::{self, DenseModel, MODEL_OWNER, ModelKind, TrainingConfig};
+use blindfold_runtime::{Protocol, Session};
+use ndarray::{Array2, ArrayD, Axis, s};
+
+fn mnist(images: &str, labels: &str, rows: usize) -> (Array2<f64>, Vec<usize>) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mnist");
+    let x = read_array(&root.join(images)).unwrap();
+    let y = read_array(&root.join(labels)).unwrap();
+    let x = x.slice_axis(Axis(0), (0..rows).into()).to_owned();
+    let x =
+        x.into_shape_with_order((rows, 784)).unwrap().into_dimensionality().unwrap().mapv(|p: f64| p / 255.0);
+    (x, y.iter().take(rows).map(|&v| v as usize).collect())
+}
+
+fn accuracy(model: &DenseModel, x: &Array2<f64>, y: &[usize]) -> f64 {
+    let p = model.predict(x);
+    let correct = p
+        .outer_iter()
+        .zip(y)
+        .filter(|(row, label)| row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0 == **label)
+        .count();
+    correct as f64 / y.len() as f64
+}
+
+/// Trains `kind` on the first `rows` training images split between two
+/// owners; returns (private, twin) test accuracy on `test_rows` test images.
+fn train(
+    kind: ModelKind,
+    rows: usize,
+    epochs: usize,
+    batch: usize,
+    rate: f64,
+    test_rows: usize,
+) -> (f64, f64) {
+    let (x, y) = mnist("train-images.idx3-ubyte.gz", "train-labels.idx1-ubyte.gz", rows);
+    let mut one_hot = Array2::zeros((rows, 10));
+    for (row, &label) in y.iter().enumerate() {
+        one_hot[[row, label]] = 1.0;
+    }
+    let half = rows / 2;
+    let data = vec![
+        (
+            "bank-a".to_string(),
+            x.slice(s![..half, ..]).to_owned().into_dyn(),
+            one_hot.slice(s![..half, ..]).to_owned().into_dyn(),
+        ),
+        (
+            "bank-b".to_string(),
+            x.slice(s![half.., ..]).to_owned().into_dyn(),
+            one_hot.slice(s![half.., ..]).to_owned().into_dyn(),
+        ),
+    ];
+    let mut config = TrainingConfig::new(kind.clone());
+    config.epochs = epochs;
+    config.batch_size = batch;
+    config.learning_rate = rate;
+    let owners: Vec<(String, usize)> = data.iter().map(|(o, x, _)| (o.clone(), x.shape()[0])).collect();
+    let plan = training::build(&config, &owners, 784, 10).unwrap();
+    let inputs = training::inputs(&data);
+    let started = std::time::Instant::now();
+    let private = Session::new(plan.graph.clone()).run(inputs.clone()).unwrap();
+    let seconds = started.elapsed().as_secs_f64();
+    let twin = Session::new(plan.graph.clone()).protocol(Protocol::PlaintextFloat).run(inputs).unwrap();
+    let read = |outputs: &blindfold_protocols::Outputs| {
+        let map: std::collections::HashMap<String, ArrayD<f64>> =
+            outputs[MODEL_OWNER].iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        DenseModel::from_outputs(&kind, plan.layers.len(), &map).unwrap()
+    };
+    let (test_x, test_y) = mnist("t10k-images.idx3-ubyte.gz", "t10k-labels.idx1-ubyte.gz", test_rows);
+    let (a, b) = (
+        accuracy(&read(&private.outputs), &test_x, &test_y),
+        accuracy(&read(&twin.outputs), &test_x, &test_y),
+    );
+    eprintln!(
+        "{kind:?} on {rows} images, {epochs} epoch(s), batch {batch}: test accuracy private {:.2}%, plaintext twin {:.2}% ({seconds:.1} s, {} bytes, {} rounds)",
+        a * 100.0,
+        b * 100.0,
+        private.report.bytes_sent + private.report.offline_bytes_sent,
+        private.report.rounds
+    );
+    (a, b)
+}
+
+#[test]
+fn logistic_regression_on_a_sample_matches_its_twin() {
+    let (private, twin) = train(ModelKind::LogisticRegression, 1024, 1, 64, 0.5, 2000);
+    assert!((private - twin).abs() <= 0.01, "{private} vs {twin}");
+    assert!(private > 0.7, "{private}");
+}
+
+#[test]
+fn the_mlp_on_a_sample_matches_its_twin() {
+    let (private, twin) = train(ModelKind::Mlp { hidden: vec![128, 128] }, 512, 1, 64, 0.1, 2000);
+    assert!((private - twin).abs() <= 0.015, "{private} vs {twin}");
+    assert!(private > 0.3, "{private}");
+}
+
+/// All 60,000 training images: `cargo test --release -p blindfold-cli --test
+/// train_mnist -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn logistic_regression_on_all_of_mnist() {
+    let (private, twin) = train(ModelKind::LogisticRegression, 60_000, 1, 128, 0.5, 10_000);
+    assert!((private - twin).abs() <= 0.01, "{private} vs {twin}");
+}
+
+#[test]
+#[ignore]
+fn the_mlp_on_all_of_mnist() {
+    let (private, twin) = train(ModelKind::Mlp { hidden: vec![128, 128] }, 60_000, 1, 128, 0.1, 10_000);
+    assert!((private - twin).abs() <= 0.015, "{private} vs {twin}");
+}
