@@ -26,6 +26,7 @@ pub fn run(
     models: &Path,
     networks: &[String],
     quick: bool,
+    comparison_bits: Option<u32>,
 ) -> Result<Vec<Record>, Box<dyn std::error::Error>> {
     let images_path = models.join("mnist-sample-images.npy");
     let images = read_array(&images_path)?.mapv(|pixel| pixel / 255.0);
@@ -43,8 +44,9 @@ pub fn run(
             &[(SigmoidMethod::Clamped, "")]
         };
         for (batch, &(sigmoid, suffix)) in iproduct(if quick { &[1][..] } else { &[1, 100][..] }, methods) {
-            let imported = import(&bytes, ImportOptions { batch, sigmoid, ..ImportOptions::default() })
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let imported =
+                import(&bytes, ImportOptions { batch, sigmoid, comparison_bits, ..ImportOptions::default() })
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
             let copies = batch.div_ceil(images.shape()[0]);
             let views = vec![images.view(); copies];
             let x = concatenate(Axis(0), &views)?.slice_axis(Axis(0), (0..batch).into()).to_owned();
@@ -61,7 +63,8 @@ pub fn run(
                 inputs,
                 runs,
             )?;
-            records.push(record.with("comparisons", comparisons));
+            let bits = comparison_bits.map_or_else(|| "ring".to_string(), |b| b.to_string());
+            records.push(record.with("comparisons", comparisons).with("comparison_bits", bits));
         }
     }
     Ok(records)
@@ -72,7 +75,7 @@ fn comparisons(graph: &Graph) -> usize {
     graph
         .nodes()
         .iter()
-        .filter(|node| matches!(node.op, Op::Drelu { .. }))
+        .filter(|node| matches!(node.op, Op::Drelu { .. } | Op::DreluBounded { .. }))
         .map(|node| node.ty.shape.iter().product::<usize>())
         .sum()
 }

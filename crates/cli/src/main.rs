@@ -85,6 +85,11 @@ enum Command {
         /// (degree 7, cheaper, wrong outside [-8, 8]).
         #[arg(long, value_enum, default_value_t = SigmoidChoice::Clamped)]
         sigmoid: SigmoidChoice,
+        /// Compare on x mod 2^BITS (pond): about half the comparison cost at
+        /// 32, exact only while every compared value stays below
+        /// 2^(BITS-17) (16 fractional bits); default: the whole ring, exact.
+        #[arg(long, value_name = "BITS")]
+        comparison_bits: Option<u32>,
         /// Only the first N inputs.
         #[arg(long)]
         limit: Option<usize>,
@@ -135,6 +140,11 @@ enum Command {
         /// everywhere) or polynomial (cheaper, wrong outside [-8, 8]).
         #[arg(long, value_enum, default_value_t = SigmoidChoice::Clamped)]
         sigmoid: SigmoidChoice,
+        /// Compare on x mod 2^BITS; default: fractional bits + 24 (exact while
+        /// compared values stay below 2^23); the ring's bits compare on the
+        /// whole ring.
+        #[arg(long, value_name = "BITS")]
+        comparison_bits: Option<u32>,
         /// Reveal each epoch's mean squared error to the model owner.
         #[arg(long)]
         reveal_loss: bool,
@@ -168,6 +178,9 @@ enum Command {
         /// inference: which networks (a, b, c, d, a-sigmoid, c-sigmoid-avgpool).
         #[arg(long, value_delimiter = ',', value_name = "NAMES")]
         networks: Vec<String>,
+        /// inference: compare on x mod 2^BITS (default: the whole ring).
+        #[arg(long, value_name = "BITS")]
+        comparison_bits: Option<u32>,
     },
 }
 
@@ -308,6 +321,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             labels,
             compare_plaintext,
             sigmoid,
+            comparison_bits,
             limit,
             trace,
             json,
@@ -324,6 +338,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     SigmoidChoice::Clamped => SigmoidMethod::Clamped,
                     SigmoidChoice::Polynomial => SigmoidMethod::Polynomial,
                 },
+                comparison_bits,
                 limit,
                 trace,
                 progress: !json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
@@ -347,6 +362,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             hidden,
             ring,
             sigmoid,
+            comparison_bits,
             reveal_loss,
             no_standardize,
             out,
@@ -375,6 +391,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     SigmoidChoice::Clamped => training::SigmoidMethod::Clamped,
                     SigmoidChoice::Polynomial => training::SigmoidMethod::Polynomial,
                 },
+                comparison_bits: comparison_bits.or(Some(fractional_bits + 24)),
                 reveal_loss,
                 standardize: !no_standardize,
                 out,
@@ -387,7 +404,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 println!("{outcome}");
             }
         }
-        Command::Bench { suite, json, runs, quick, models, networks } => {
+        Command::Bench { suite, json, runs, quick, models, networks, comparison_bits } => {
             let records = match suite {
                 Suite::Kernels => bench_kernels::run(runs as usize, quick),
                 Suite::Pond => bench_pond::run(runs as usize)?,
@@ -397,7 +414,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     } else {
                         networks
                     };
-                    bench_inference::run(runs as usize, &models, &networks, quick)?
+                    bench_inference::run(runs as usize, &models, &networks, quick, comparison_bits)?
                 }
                 Suite::Training => bench_training::run(runs as usize, quick)?,
                 Suite::Paillier => bench_paillier::run(runs as usize, quick)?,

@@ -24,6 +24,8 @@ pub struct Request {
     pub labels: Option<PathBuf>,
     pub compare_plaintext: bool,
     pub sigmoid: SigmoidMethod,
+    /// Compare on x mod 2^bits (`None`: the whole ring).
+    pub comparison_bits: Option<u32>,
     /// Only the first inputs.
     pub limit: Option<usize>,
     pub trace: Option<PathBuf>,
@@ -88,7 +90,12 @@ pub fn run(request: &Request) -> Result<Outcome, Box<dyn std::error::Error>> {
         if let std::collections::hash_map::Entry::Vacant(slot) = models.entry(size) {
             let imported = import(
                 &bytes,
-                ImportOptions { batch: size, sigmoid: request.sigmoid, ..ImportOptions::default() },
+                ImportOptions {
+                    batch: size,
+                    sigmoid: request.sigmoid,
+                    comparison_bits: request.comparison_bits,
+                    ..ImportOptions::default()
+                },
             )
             .map_err(|e| format!("{}: {e}", request.model.display()))?;
             slot.insert(imported);

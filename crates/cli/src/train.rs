@@ -41,6 +41,8 @@ pub struct Request {
     pub ring: Ring,
     pub fractional_bits: u32,
     pub sigmoid: training::SigmoidMethod,
+    /// Compare on x mod 2^bits; `None` or the ring's bits: the whole ring.
+    pub comparison_bits: Option<u32>,
     pub reveal_loss: bool,
     pub standardize: bool,
     pub out: Option<PathBuf>,
@@ -152,6 +154,7 @@ pub fn run(request: &Request) -> Result<Outcome, Box<dyn std::error::Error>> {
     config.fractional_bits = request.fractional_bits;
     config.sigmoid = request.sigmoid;
     config.reveal_loss = request.reveal_loss;
+    config.comparison_bits = request.comparison_bits;
     let owners: Vec<(String, usize)> = data.iter().map(|d| (d.owner.clone(), d.features.nrows())).collect();
     let plan = training::build(&config, &owners, feature_count, outputs)?;
     let session_data: Vec<(String, ArrayD<f64>, ArrayD<f64>)> = data

@@ -22,6 +22,7 @@ fn request_for(network: &str, input: &str, labels: &str, limit: usize) -> Reques
         labels: Some(repository(labels)),
         compare_plaintext: true,
         sigmoid: Default::default(),
+        comparison_bits: None,
         limit: Some(limit),
         trace: None,
         progress: false,

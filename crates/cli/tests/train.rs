@@ -42,6 +42,7 @@ fn request(kind: ModelKind, data: Vec<(String, PathBuf)>, label: &str) -> Reques
         ring: Ring::Z128,
         fractional_bits: 32,
         sigmoid: SigmoidMethod::Clamped,
+        comparison_bits: Some(56),
         reveal_loss: true,
         standardize: true,
         out: None,

@@ -75,6 +75,8 @@ pub struct GraphBuilder {
     graph: Graph,
     /// The share node made for each private value, to share it only once.
     shared: HashMap<NodeId, NodeId>,
+    /// Comparisons on x mod 2^bits (see [`GraphBuilder::set_comparison_bits`]).
+    comparison_bits: Option<u32>,
 }
 
 impl Default for GraphBuilder {
@@ -96,7 +98,30 @@ impl GraphBuilder {
 
     /// A graph over `ring` with `fractional_bits` for fixed-point values.
     pub fn with_precision(ring: Ring, fractional_bits: u32) -> Self {
-        GraphBuilder { graph: Graph::empty(ring, fractional_bits), shared: HashMap::new() }
+        GraphBuilder {
+            graph: Graph::empty(ring, fractional_bits),
+            shared: HashMap::new(),
+            comparison_bits: None,
+        }
+    }
+
+    /// Makes every later comparison (drelu, and relu, max, argmax and the
+    /// clamped sigmoid built on it) assume |x| < 2^(bits−1−F) in real terms
+    /// (2^(bits−1) as a ring integer) and compare x mod 2^bits: exact within
+    /// that bound, and about (bits−1)/(k−1) of the full-ring comparison's
+    /// time and producer bytes. Outside the bound the result is the sign of
+    /// x mod 2^bits: wrong, so choose a bound the values cannot reach.
+    /// `None` (the default) compares on the whole ring.
+    pub fn set_comparison_bits(&mut self, bits: Option<u32>) -> Result<()> {
+        let (ring_bits, fractional_bits) = (self.graph.ring().bits(), self.graph.fractional_bits());
+        if let Some(bits) = bits.filter(|&b| b <= fractional_bits + 1 || b > ring_bits) {
+            return Err(self.invalid(
+                "comparison bits",
+                &format!("{bits} bits: more than {} and at most {ring_bits} (the ring)", fractional_bits + 1),
+            ));
+        }
+        self.comparison_bits = bits.filter(|&b| b < ring_bits);
+        Ok(())
     }
 
     /// The type of a value.
@@ -330,7 +355,10 @@ impl GraphBuilder {
 
     /// 1 where `tensor` ≥ 0, else 0, exactly (an integer tensor).
     pub fn drelu(&mut self, tensor: Tensor) -> Result<Tensor> {
-        self.push(Op::Drelu { source: tensor.0 }, None)
+        match self.comparison_bits {
+            Some(bits) => self.push(Op::DreluBounded { source: tensor.0, bits }, None),
+            None => self.push(Op::Drelu { source: tensor.0 }, None),
+        }
     }
 
     /// max(x, 0) exactly: drelu(x)·x (a product with an integer: no truncation).

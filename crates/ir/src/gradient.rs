@@ -88,7 +88,11 @@ impl GraphBuilder {
         };
         let mut out = Vec::new();
         match op {
-            Op::Input { .. } | Op::Constant { .. } | Op::Drelu { .. } | Op::Output { .. } => {}
+            Op::Input { .. }
+            | Op::Constant { .. }
+            | Op::Drelu { .. }
+            | Op::DreluBounded { .. }
+            | Op::Output { .. } => {}
             Op::Share { source } | Op::Reveal { source, .. } | Op::Truncate { source, .. } => {
                 if wanted(source) {
                     out.push((*source, g));

@@ -26,7 +26,7 @@ pub(crate) fn infer(graph: &Graph, id: NodeId, op: &Op, declared: Option<&ValueT
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let context = Context { id, op: name };
+    let context = Context { id, op: name, ring_bits: graph.ring().bits() };
     match op {
         Op::Input { party, .. } => {
             let declared = context.declared(declared)?;
@@ -132,6 +132,13 @@ pub(crate) fn infer(graph: &Graph, id: NodeId, op: &Op, declared: Option<&ValueT
         }
         Op::Neg { .. } => Ok(operand_types[0].clone()),
         Op::Drelu { .. } => Ok(ValueType { dtype: DType::Integer, ..operand_types[0].clone() }),
+        Op::DreluBounded { bits, .. } => {
+            let ring_bits = context.ring_bits();
+            if *bits < 2 || *bits > ring_bits {
+                return Err(context.invalid(format!("{bits} comparison bits in a {ring_bits}-bit ring")));
+            }
+            Ok(ValueType { dtype: DType::Integer, ..operand_types[0].clone() })
+        }
         Op::Windows2d { kernel, geometry, .. } => {
             let source = &operand_types[0];
             let (top, left, bottom, right) = geometry.padding;
@@ -324,9 +331,14 @@ pub fn matmul_shape(left: &[usize], right: &[usize]) -> std::result::Result<Vec<
 struct Context {
     id: NodeId,
     op: &'static str,
+    ring_bits: u32,
 }
 
 impl Context {
+    fn ring_bits(&self) -> u32 {
+        self.ring_bits
+    }
+
     fn declared<'a>(&self, declared: Option<&'a ValueType>) -> Result<&'a ValueType> {
         declared.ok_or_else(|| self.invalid("inputs and constants need a declared type".into()))
     }

@@ -135,6 +135,14 @@ pub enum Op {
         source: NodeId,
         indices: Vec<usize>,
     },
+    /// 1 where x ≥ 0, else 0, for x known to lie in [−2^(bits−1), 2^(bits−1))
+    /// as a ring integer: the sign of x mod 2^bits. Cheaper than
+    /// [`Op::Drelu`] (a comparison over bits − 1 bits instead of the ring's),
+    /// and exact within the bound.
+    DreluBounded {
+        source: NodeId,
+        bits: u32,
+    },
 }
 
 impl Op {
@@ -160,6 +168,7 @@ impl Op {
             Op::Truncate { .. } => "truncate",
             Op::Polynomial { .. } => "polynomial",
             Op::Drelu { .. } => "drelu",
+            Op::DreluBounded { .. } => "drelu",
             Op::Windows2d { .. } => "windows2d",
             Op::Slice { .. } => "slice",
             Op::Gather { .. } => "gather",
@@ -181,6 +190,7 @@ impl Op {
             | Op::Truncate { source, .. }
             | Op::Polynomial { source, .. }
             | Op::Drelu { source }
+            | Op::DreluBounded { source, .. }
             | Op::Windows2d { source, .. }
             | Op::Slice { source, .. }
             | Op::Gather { source, .. } => vec![*source],

@@ -65,6 +65,11 @@ pub struct TrainingConfig {
     pub reveal_loss: bool,
     /// Seeds the public shuffles and initial weights.
     pub seed: u64,
+    /// Compare on x mod 2^bits (`GraphBuilder::set_comparison_bits`);
+    /// default F + 24: exact while compared values stay below 2^23 in
+    /// magnitude (standardised data, logits and activations are far
+    /// below), at 55 DCF levels instead of 127 in Z_2^128.
+    pub comparison_bits: Option<u32>,
 }
 
 impl TrainingConfig {
@@ -83,6 +88,7 @@ impl TrainingConfig {
             sigmoid: SigmoidMethod::Clamped,
             reveal_loss: false,
             seed: 2026,
+            comparison_bits: Some(fractional_bits + 24),
         }
     }
 }
@@ -154,6 +160,7 @@ pub fn build(
         return Err(invalid("no features or no labels".into()));
     }
     let mut g = GraphBuilder::with_precision(config.ring, config.fractional_bits);
+    g.set_comparison_bits(config.comparison_bits.filter(|&bits| bits < config.ring.bits()))?;
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
     for (owner, rows) in owners {
         let x = g.private_input(owner, "features", &[*rows, features])?;

@@ -30,6 +30,10 @@ pub struct ImportOptions {
     /// model's first layers as a feature extractor); nodes after it are
     /// left out.
     pub output: Option<String>,
+    /// Compare on x mod 2^bits (see `GraphBuilder::set_comparison_bits`):
+    /// cheaper, exact while every compared value stays below 2^(bits−1) ulps.
+    /// `None`: the whole ring, exact for every value.
+    pub comparison_bits: Option<u32>,
 }
 
 /// The two secure sigmoids of the builder.
@@ -53,6 +57,7 @@ impl Default for ImportOptions {
             ring: Ring::Z64,
             sigmoid: SigmoidMethod::default(),
             output: None,
+            comparison_bits: None,
         }
     }
 }
@@ -147,6 +152,11 @@ pub fn import(bytes: &[u8], options: ImportOptions) -> Result<ImportedModel> {
         options: options.clone(),
         consumers: count_consumers(&nodes),
     };
+    converter.builder.set_comparison_bits(options.comparison_bits).map_err(|source| OnnxError::Graph {
+        node: "(options)".into(),
+        op: "comparison bits".into(),
+        source: Box::new(source),
+    })?;
     for (name, value) in constants {
         converter.values.insert(name, Value::Constant(value));
     }

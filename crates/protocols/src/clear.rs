@@ -85,6 +85,11 @@ pub fn evaluate<R: RingElement>(
         Op::Drelu { .. } => {
             Ok(operand(0).map(|x| if x.signed_less_than(R::ZERO) { R::ZERO } else { R::ONE }))
         }
+        Op::DreluBounded { bits, .. } => {
+            // The sign bit of x mod 2^bits.
+            let sign = bits - 1;
+            Ok(operand(0).map(|x| R::ONE.wrapping_sub(x.bit(sign))))
+        }
         Op::Windows2d { kernel, geometry, .. } => operand(0).windows2d(*kernel, *geometry).map_err(error),
         Op::Slice { axis, start, end, .. } => operand(0).slice_axis(*axis, *start, *end, 1).map_err(error),
         Op::Gather { indices, .. } => operand(0).select(0, indices).map_err(error),

@@ -88,7 +88,9 @@ pub fn evaluate<T: NdFloat>(graph: &Graph, prepared: &[Option<ArrayD<T>>]) -> Ou
                     node.op.operands().iter().map(|o| values[o.index()].as_ref().unwrap().view()).collect();
                 ndarray::concatenate(Axis(*axis), &views).expect("inferred")
             }
-            Op::Drelu { .. } => operand(0).mapv(|x| if x >= T::zero() { T::one() } else { T::zero() }),
+            Op::Drelu { .. } | Op::DreluBounded { .. } => {
+                operand(0).mapv(|x| if x >= T::zero() { T::one() } else { T::zero() })
+            }
             Op::Windows2d { kernel, geometry, .. } => {
                 windows2d(operand(0), *kernel, geometry, &node.ty.shape)
             }

@@ -141,3 +141,53 @@ fn comparison_costs_what_its_docs_say() {
         assert_eq!(result.report.rounds, 4, "share, drelu, mul, reveal");
     }
 }
+
+/// Comparisons on x mod 2^m: exact for |x| < 2^(m−1) ulps, including the
+/// bound's edges, with m−1 DCF levels and ⌈m/8⌉ bytes per opened element.
+#[test]
+fn bounded_comparison_is_exact_within_its_bound_and_costs_less() {
+    for (ring, m) in [(Ring::Z64, 32u32), (Ring::Z64, 40), (Ring::Z128, 56)] {
+        let f = ring.default_fractional_bits() as i32;
+        let ulp = 2f64.powi(-f);
+        // Just below the bound: 2^(m−1) ulps less one ulp, or less the
+        // nearest step f64 can hold.
+        let bound = 2f64.powi(m as i32 - 1 - f);
+        let edge = (bound - ulp).min(bound * (1.0 - 2f64.powi(-40)));
+        let mut values = vec![0.0, ulp, -ulp, edge, -edge, -bound, 1.0, -1.0];
+        values.extend((0..60).map(|i| ((i as f64 * 0.618_033_988_7).fract() - 0.5) * 2.0 * edge));
+        let n = values.len();
+        let mut g = GraphBuilder::with_ring(ring);
+        g.set_comparison_bits(Some(m)).unwrap();
+        let x = g.private_input(A, "x", &[n]).unwrap();
+        let x = g.share(x).unwrap();
+        let d = g.drelu(x).unwrap();
+        g.output(A, "d", d).unwrap();
+        let graph = g.finish();
+        let result = assert_matches_reference(
+            &graph,
+            &inputs(vec![(A, "x", ArrayD::from_shape_vec(vec![n], values.clone()).unwrap())]),
+            0.0,
+        );
+        for (v, d) in values.iter().zip(result.output(A, "d").unwrap()) {
+            assert_eq!(*d, if *v >= 0.0 { 1.0 } else { 0.0 }, "drelu({v}) on {m} bits in {ring:?}");
+        }
+        let index = graph.nodes().iter().position(|node| node.op.name() == "drelu").unwrap() as u32;
+        let drelu = result.report.op(index).unwrap();
+        let (n, l) = (n as u64, ring.bits() as u64 / 8);
+        let keys = match ring {
+            Ring::Z64 => DcfKeys::<u64>::byte_len(m - 1, n as usize),
+            Ring::Z128 => DcfKeys::<u128>::byte_len(m - 1, n as usize),
+        } as u64;
+        assert_eq!((drelu.bytes_sent, drelu.rounds), (2 * n * m.div_ceil(8) as u64, 1));
+        assert_eq!(drelu.offline_bytes_sent, 2 * keys + n * l);
+    }
+}
+
+#[test]
+fn comparison_bits_must_fit_the_precision_and_the_ring() {
+    let mut g = GraphBuilder::new(); // Z_2^64, 16 fractional bits
+    assert!(g.set_comparison_bits(Some(17)).is_err());
+    assert!(g.set_comparison_bits(Some(65)).is_err());
+    assert!(g.set_comparison_bits(Some(18)).is_ok());
+    assert!(g.set_comparison_bits(None).is_ok());
+}

@@ -32,22 +32,31 @@ const MASK: u64 = 0;
 const DCF_SEEDS: u64 = 1;
 const TOP_BIT_SHARE: u64 = 2;
 
-/// Shares of DReLU(x) (integers 0/1) for the shared `source`.
+/// Shares of DReLU(x) (integers 0/1) for the shared `source`, computed on
+/// x mod 2^m with m = `domain_bits`: exact on the whole ring for m = k, and
+/// for |x| < 2^(m−1) otherwise (the ring reduces mod 2^m locally, so the
+/// same protocol runs in the smaller ring Z_2^m and the DCF has m − 1 levels
+/// instead of k − 1).
 ///
-/// Communication: online, each server sends n·k/8 bytes (2·n·k/8 in all),
-/// one round. Offline, the producer sends each server the DCF correction
-/// words, n·((k−1)·(16 + k/8 + 1) + k/8) bytes, and server1 its share of r_m,
-/// n·k/8 bytes.
+/// Communication: online, each server sends n·⌈m/8⌉ bytes (2·n·⌈m/8⌉ in
+/// all), one round. Offline, the producer sends each server the DCF
+/// correction words, n·((m−1)·(16 + k/8 + 1) + k/8) bytes, and server1 its
+/// share of r_m, n·k/8 bytes.
 pub(super) fn drelu<R: RingElement>(
     party: &mut PondParty<R>,
     id: NodeId,
     source: NodeId,
+    domain_bits: u32,
     communicator: &mut dyn Communicator,
 ) -> Result<Local<R>> {
     let shape = party.graph.node(source).expect("valid operand").ty.shape.clone();
     let count: usize = shape.iter().product();
-    let bits = R::BITS - 1;
+    let bits = domain_bits - 1;
     let low_bits = R::ONE.shift_left(bits).wrapping_sub(R::ONE);
+    // x ↦ x mod 2^m.
+    let domain = low_bits.shift_left(1).wrapping_add(R::ONE);
+    let reduce = |t: RingTensor<R>| t.map(|v| v.bit_and(domain));
+    let packed = domain_bits.div_ceil(8) as usize;
     match party.role {
         Role::Server(server) => {
             let seed = party.server_seed().clone();
@@ -69,14 +78,12 @@ pub(super) fn drelu<R: RingElement>(
             } else {
                 RingTensor::from_le_bytes(&[count], &top_shares).expect("length checked by receive")
             };
-            // Open y = x + r.
-            let masked = party.share_value(source, id)?.add(&mask).expect("same shape");
+            // Open y = x + r mod 2^m, each element in ⌈m/8⌉ bytes.
+            let masked = reduce(party.share_value(source, id)?.add(&mask).expect("same shape"));
             let other = SERVERS[1 - server];
-            communicator.send(other, masked.to_le_bytes(), Traffic::Online)?;
-            let theirs = communicator.receive(other, count * R::BYTES)?;
-            let opened = masked
-                .add(&RingTensor::from_le_bytes(&shape, &theirs).expect("length checked"))
-                .expect("same shape");
+            communicator.send(other, pack(&masked, packed), Traffic::Online)?;
+            let theirs = communicator.receive(other, count * packed)?;
+            let opened = reduce(masked.add(&unpack(&shape, &theirs, packed)).expect("same shape"));
             let low: Vec<R> = opened.as_slice().iter().map(|&y| y.bit_and(low_bits)).collect();
             let comparison = dcf::evaluate(server, &keys, &dcf_seeds, &low);
             let one = if server == 0 { R::ONE } else { R::ZERO };
@@ -104,7 +111,7 @@ pub(super) fn drelu<R: RingElement>(
                 .collect();
             let top_share0: RingTensor<R> =
                 Prg::new(&seeds[0].derive(label(id, TOP_BIT_SHARE))).ring_tensor(&[count]);
-            let r = masks[0].add(&masks[1]).expect("same shape");
+            let r = reduce(reduce(masks[0].clone()).add(&reduce(masks[1].clone())).expect("same shape"));
             let alphas: Vec<R> = r.as_slice().iter().map(|&v| v.bit_and(low_bits)).collect();
             let top: Vec<R> = r.as_slice().iter().map(|&v| v.bit(bits)).collect();
             let betas: Vec<R> = top.iter().map(|&m| R::ONE.wrapping_sub(m.wrapping_add(m))).collect();
@@ -120,4 +127,23 @@ pub(super) fn drelu<R: RingElement>(
         }
         Role::Other => Ok(Local::Absent),
     }
+}
+
+/// The low `bytes` bytes of each element, little-endian.
+fn pack<R: RingElement>(values: &RingTensor<R>, bytes: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(values.len() * bytes);
+    for value in values.as_slice() {
+        out.extend_from_slice(&bytemuck::bytes_of(value)[..bytes]);
+    }
+    out
+}
+
+/// Elements from `bytes` bytes each, the rest zero.
+fn unpack<R: RingElement>(shape: &[usize], packed: &[u8], bytes: usize) -> RingTensor<R> {
+    let values = packed.chunks_exact(bytes).map(|chunk| {
+        let mut full = vec![0u8; R::BYTES];
+        full[..bytes].copy_from_slice(chunk);
+        R::from_le_slice(&full)
+    });
+    RingTensor::from_vec(shape, values.collect()).expect("length checked by receive")
 }

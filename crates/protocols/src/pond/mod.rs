@@ -273,7 +273,12 @@ impl<R: RingElement> Executor for PondParty<R> {
             (Op::Conv2d { input, filters, .. }, _) if is_shared(input) && is_shared(filters) => {
                 beaver::multiply(self, id, (*input, *filters), communicator)?
             }
-            (Op::Drelu { source }, _) if shared => comparison::drelu(self, id, *source, communicator)?,
+            (Op::Drelu { source }, _) if shared => {
+                comparison::drelu(self, id, *source, R::BITS, communicator)?
+            }
+            (Op::DreluBounded { source, bits }, _) if shared => {
+                comparison::drelu(self, id, *source, *bits, communicator)?
+            }
             (Op::Polynomial { source, coefficients }, _) if shared => {
                 polynomial::evaluate(self, id, *source, coefficients, communicator)?
             }
