@@ -134,3 +134,32 @@ fn the_sigmoid_method_is_an_option() {
             .unwrap();
     assert_eq!(comparisons(&polynomial.graph), 0);
 }
+
+/// Bounded comparisons (x mod 2^32) give the same predictions on the
+/// fixtures, whose values are far below 2^15.
+#[test]
+fn bounded_comparisons_match_onnxruntime_too() {
+    for name in ["mlp", "cnn"] {
+        let bytes = std::fs::read(fixture(&format!("{name}.onnx"))).unwrap();
+        let options = ImportOptions { batch: 3, comparison_bits: Some(32), ..ImportOptions::default() };
+        let model = import(&bytes, options).unwrap();
+        assert!(
+            model
+                .graph
+                .nodes()
+                .iter()
+                .any(|n| matches!(n.op, blindfold_ir::Op::DreluBounded { bits: 32, .. }))
+        );
+        let x: ArrayD<f32> = read_npy(fixture(&format!("{name}-input.npy"))).unwrap();
+        let expected: ArrayD<f32> = read_npy(fixture(&format!("{name}-expected.npy"))).unwrap();
+        let result = Session::new(model.graph.clone()).run(model.inputs(x.mapv(f64::from))).unwrap();
+        let output = result.output("prediction-client", &model.output).unwrap();
+        let got = if model.softmax_removed { softmax_rows(output) } else { output.iter().copied().collect() };
+        for (g, e) in got.iter().zip(expected.iter()) {
+            assert!((g - *e as f64).abs() <= 1e-3, "{name}: {g} vs onnxruntime {e}");
+        }
+    }
+    let bytes = std::fs::read(fixture("mlp.onnx")).unwrap();
+    let options = ImportOptions { comparison_bits: Some(70), ..ImportOptions::default() };
+    assert!(import(&bytes, options).is_err());
+}
