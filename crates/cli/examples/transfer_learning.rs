@@ -12,14 +12,13 @@
 //! (ROWS training images split between two owners, default 10,000; the
 //! MNIST files are read from ../shared/data/mnist.)
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use blindfold_cli::input::read_array;
-use blindfold_ml::training::{self, DenseModel, MODEL_OWNER, ModelKind, TrainingConfig};
+use blindfold_ml::training::{self, DenseModel, ModelKind, TrainingConfig};
 use blindfold_onnx::{ImportOptions, import};
-use blindfold_runtime::{Protocol, Session};
-use ndarray::{Array2, ArrayD, Axis, concatenate, s};
+use blindfold_runtime::{Protocol, Session, SessionOptions};
+use ndarray::{Array2, ArrayD, Axis, concatenate};
 
 /// The extractor: network C up to its Flatten ("t6": [N, 256]).
 const FEATURES: &str = "t6";
@@ -61,38 +60,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (row, &label) in labels.iter().take(rows).enumerate() {
         one_hot[[row, label as usize]] = 1.0;
     }
-    let half = rows / 2;
-    let owners_data = vec![
-        (
-            "hospital-a".to_string(),
-            features.slice(s![..half, ..]).to_owned().into_dyn(),
-            one_hot.slice(s![..half, ..]).to_owned().into_dyn(),
-        ),
-        (
-            "hospital-b".to_string(),
-            features.slice(s![half.., ..]).to_owned().into_dyn(),
-            one_hot.slice(s![half.., ..]).to_owned().into_dyn(),
-        ),
-    ];
+    let owners_data = training::split_rows(&features, &one_hot, &["hospital-a", "hospital-b"]);
 
     // The private head: shared features, one-vs-rest logistic regression.
     let mut config = TrainingConfig::new(ModelKind::LogisticRegression);
     config.epochs = epochs;
     config.batch_size = 128;
     config.learning_rate = 0.1;
-    let owners: Vec<(String, usize)> =
-        owners_data.iter().map(|(o, x, _)| (o.clone(), x.shape()[0])).collect();
-    let plan = training::build(&config, &owners, features.ncols(), 10)?;
-    let inputs = training::inputs(&owners_data);
-    let started = std::time::Instant::now();
-    let private = Session::new(plan.graph.clone()).run(inputs.clone())?;
-    let seconds = started.elapsed().as_secs_f64();
-    let twin = Session::new(plan.graph.clone()).protocol(Protocol::PlaintextFloat).run(inputs)?;
-    let read = |outputs: &blindfold_protocols::Outputs| -> Result<DenseModel, String> {
-        let map: HashMap<String, ArrayD<f64>> =
-            outputs[MODEL_OWNER].iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        DenseModel::from_outputs(&config.kind, 1, &map).ok_or_else(|| "no head".to_string())
-    };
+    let run = training::train_with_twin(&config, &owners_data, SessionOptions::default())
+        .map_err(|e| e.to_string())?;
 
     // Test on 2,000 test images through the extractor and each head.
     let test_images = read_array(&data.join("t10k-images.idx3-ubyte.gz"))?;
@@ -115,12 +91,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!(
         "  test accuracy (2,000 images): private head {:.2}%, plaintext twin {:.2}%",
-        accuracy(&read(&private.outputs)?) * 100.0,
-        accuracy(&read(&twin.outputs)?) * 100.0
+        accuracy(&run.private) * 100.0,
+        accuracy(&run.twin) * 100.0
     );
     println!(
-        "  private training {seconds:.1} s, {} bytes online + {} of producer material, {} rounds",
-        private.report.bytes_sent, private.report.offline_bytes_sent, private.report.rounds
+        "  private training {:.1} s, {} bytes online + {} of producer material, {} rounds",
+        run.private_s,
+        run.session.report.bytes_sent,
+        run.session.report.offline_bytes_sent,
+        run.session.report.rounds
     );
     Ok(())
 }

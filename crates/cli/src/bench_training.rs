@@ -8,9 +8,9 @@
 //! step's graph shares its 128 rows, runs one step and reveals the weights;
 //! the epoch's shares all 10,000 rows once.
 
-use blindfold_ml::training::{self, DenseModel, MODEL_OWNER, ModelKind, SigmoidMethod, TrainingConfig};
+use blindfold_ml::training::{self, DenseModel, ModelKind, SigmoidMethod, TrainingConfig};
 use blindfold_runtime::Session;
-use ndarray::{Array2, ArrayD, s};
+use ndarray::{Array2, s};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -30,27 +30,15 @@ pub fn run(runs: usize, quick: bool) -> Result<Vec<Record>, Box<dyn std::error::
             config.batch_size = BATCH;
             config.learning_rate = 0.5;
             config.sigmoid = method;
-            let half = rows / 2;
-            let data = vec![
-                (
-                    "owner-a".to_string(),
-                    x.slice(s![..half, ..]).to_owned().into_dyn(),
-                    y.slice(s![..half, ..]).to_owned().into_dyn(),
-                ),
-                (
-                    "owner-b".to_string(),
-                    x.slice(s![half..rows, ..]).to_owned().into_dyn(),
-                    y.slice(s![half..rows, ..]).to_owned().into_dyn(),
-                ),
-            ];
+            let (x_rows, y_rows) = (x.slice(s![..rows, ..]).to_owned(), y.slice(s![..rows, ..]).to_owned());
+            let data = training::split_rows(&x_rows, &y_rows, &["owner-a", "owner-b"]);
             let owners: Vec<(String, usize)> =
                 data.iter().map(|(o, x, _)| (o.clone(), x.shape()[0])).collect();
             let plan = training::build(&config, &owners, FEATURES, 1)?;
             let inputs = training::inputs(&data);
             let trained = Session::new(plan.graph.clone()).run(inputs.clone())?;
-            let outputs: std::collections::HashMap<String, ArrayD<f64>> =
-                trained.outputs[MODEL_OWNER].iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-            let model = DenseModel::from_outputs(&config.kind, 1, &outputs).ok_or("no trained model")?;
+            let model =
+                DenseModel::from_outputs(&config.kind, 1, &trained.outputs).ok_or("no trained model")?;
             let predicted = model.predict(&x);
             let correct = predicted
                 .column(0)

@@ -195,11 +195,7 @@ pub fn run(request: &Request) -> Result<Outcome, Box<dyn std::error::Error>> {
     let plaintext_s = started.elapsed().as_secs_f64();
 
     let read = |outputs: &blindfold_protocols::Outputs| -> Result<DenseModel, String> {
-        let mine: HashMap<String, ArrayD<f64>> = outputs
-            .get(MODEL_OWNER)
-            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default();
-        DenseModel::from_outputs(&request.kind, plan.layers.len(), &mine)
+        DenseModel::from_outputs(&request.kind, plan.layers.len(), outputs)
             .ok_or_else(|| "the model owner did not receive every layer".to_string())
     };
     let raw = |model: DenseModel| match &statistics {

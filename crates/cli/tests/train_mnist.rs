@@ -6,9 +6,9 @@
 use std::path::Path;
 
 use blindfold_cli::input::read_array;
-use blindfold_ml::training::{self, DenseModel, MODEL_OWNER, ModelKind, TrainingConfig};
-use blindfold_runtime::{Protocol, Session};
-use ndarray::{Array2, ArrayD, Axis, s};
+use blindfold_ml::training::{self, DenseModel, ModelKind, TrainingConfig};
+use blindfold_runtime::SessionOptions;
+use ndarray::{Array2, Axis};
 
 fn mnist(images: &str, labels: &str, rows: usize) -> (Array2<f64>, Vec<usize>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mnist");
@@ -45,46 +45,21 @@ fn train(
     for (row, &label) in y.iter().enumerate() {
         one_hot[[row, label]] = 1.0;
     }
-    let half = rows / 2;
-    let data = vec![
-        (
-            "bank-a".to_string(),
-            x.slice(s![..half, ..]).to_owned().into_dyn(),
-            one_hot.slice(s![..half, ..]).to_owned().into_dyn(),
-        ),
-        (
-            "bank-b".to_string(),
-            x.slice(s![half.., ..]).to_owned().into_dyn(),
-            one_hot.slice(s![half.., ..]).to_owned().into_dyn(),
-        ),
-    ];
+    let data = training::split_rows(&x, &one_hot, &["bank-a", "bank-b"]);
     let mut config = TrainingConfig::new(kind.clone());
     config.epochs = epochs;
     config.batch_size = batch;
     config.learning_rate = rate;
-    let owners: Vec<(String, usize)> = data.iter().map(|(o, x, _)| (o.clone(), x.shape()[0])).collect();
-    let plan = training::build(&config, &owners, 784, 10).unwrap();
-    let inputs = training::inputs(&data);
-    let started = std::time::Instant::now();
-    let private = Session::new(plan.graph.clone()).run(inputs.clone()).unwrap();
-    let seconds = started.elapsed().as_secs_f64();
-    let twin = Session::new(plan.graph.clone()).protocol(Protocol::PlaintextFloat).run(inputs).unwrap();
-    let read = |outputs: &blindfold_protocols::Outputs| {
-        let map: std::collections::HashMap<String, ArrayD<f64>> =
-            outputs[MODEL_OWNER].iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        DenseModel::from_outputs(&kind, plan.layers.len(), &map).unwrap()
-    };
+    let run = training::train_with_twin(&config, &data, SessionOptions::default()).unwrap();
     let (test_x, test_y) = mnist("t10k-images.idx3-ubyte.gz", "t10k-labels.idx1-ubyte.gz", test_rows);
-    let (a, b) = (
-        accuracy(&read(&private.outputs), &test_x, &test_y),
-        accuracy(&read(&twin.outputs), &test_x, &test_y),
-    );
+    let (a, b) = (accuracy(&run.private, &test_x, &test_y), accuracy(&run.twin, &test_x, &test_y));
+    let (seconds, report) = (run.private_s, &run.session.report);
     eprintln!(
         "{kind:?} on {rows} images, {epochs} epoch(s), batch {batch}: test accuracy private {:.2}%, plaintext twin {:.2}% ({seconds:.1} s, {} bytes, {} rounds)",
         a * 100.0,
         b * 100.0,
-        private.report.bytes_sent + private.report.offline_bytes_sent,
-        private.report.rounds
+        report.bytes_sent + report.offline_bytes_sent,
+        report.rounds
     );
     (a, b)
 }

@@ -21,7 +21,8 @@
 use std::collections::HashMap;
 
 use blindfold_ir::{Graph, GraphBuilder, GraphError, Ring, Tensor};
-use blindfold_protocols::Inputs;
+use blindfold_protocols::{Inputs, Outputs};
+use blindfold_runtime::{Protocol, Session, SessionOptions, SessionResult};
 use ndarray::ArrayD;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -294,6 +295,75 @@ pub fn inputs(data: &[(String, ArrayD<f64>, ArrayD<f64>)]) -> Inputs {
         .collect()
 }
 
+/// `x` and `y` ([rows, ·]) split into consecutive, nearly equal parts, one
+/// per owner: the (owner, features, labels) rows that [`inputs`] takes.
+pub fn split_rows(
+    x: &ndarray::Array2<f64>,
+    y: &ndarray::Array2<f64>,
+    owners: &[&str],
+) -> Vec<(String, ArrayD<f64>, ArrayD<f64>)> {
+    let rows = x.nrows();
+    owners
+        .iter()
+        .enumerate()
+        .map(|(i, owner)| {
+            let range = i * rows / owners.len()..(i + 1) * rows / owners.len();
+            let part =
+                |a: &ndarray::Array2<f64>| a.slice(ndarray::s![range.clone(), ..]).to_owned().into_dyn();
+            (owner.to_string(), part(x), part(y))
+        })
+        .collect()
+}
+
+/// A private training run beside its plaintext twin.
+pub struct TrainedPair {
+    /// The model owner's model from the Pond session.
+    pub private: DenseModel,
+    /// The same graph in plaintext f64.
+    pub twin: DenseModel,
+    /// The Pond session's outputs (the model owner's, including any losses)
+    /// and profile.
+    pub session: SessionResult,
+    /// Seconds of the Pond session and of the twin.
+    pub private_s: f64,
+    pub twin_s: f64,
+    /// SGD steps per epoch.
+    pub steps_per_epoch: usize,
+}
+
+/// Builds the training graph for `data` ((owner, features, labels) as
+/// [`inputs`] takes), runs it under Pond with `options` and in plaintext
+/// f64, and reads both models.
+pub fn train_with_twin(
+    config: &TrainingConfig,
+    data: &[(String, ArrayD<f64>, ArrayD<f64>)],
+    options: SessionOptions,
+) -> Result<TrainedPair, Box<dyn std::error::Error + Send + Sync>> {
+    let (first_x, first_y) = (&data.first().ok_or("no data owners")?.1, &data[0].2);
+    let (features, outputs) = (first_x.shape()[1], first_y.shape()[1]);
+    let owners: Vec<(String, usize)> = data.iter().map(|(o, x, _)| (o.clone(), x.shape()[0])).collect();
+    let plan = build(config, &owners, features, outputs)?;
+    let inputs = inputs(data);
+    let started = std::time::Instant::now();
+    let session = Session::new(plan.graph.clone()).options(options).run(inputs.clone())?;
+    let private_s = started.elapsed().as_secs_f64();
+    let started = std::time::Instant::now();
+    let twin = Session::new(plan.graph).protocol(Protocol::PlaintextFloat).run(inputs)?;
+    let twin_s = started.elapsed().as_secs_f64();
+    let read = |outputs: &Outputs| {
+        DenseModel::from_outputs(&config.kind, plan.layers.len(), outputs)
+            .ok_or("the model owner did not receive every layer")
+    };
+    Ok(TrainedPair {
+        private: read(&session.outputs)?,
+        twin: read(&twin.outputs)?,
+        session,
+        private_s,
+        twin_s,
+        steps_per_epoch: plan.steps_per_epoch,
+    })
+}
+
 /// A trained dense model: per layer (weights [in, out], bias [out]).
 #[derive(Clone, Debug)]
 pub struct DenseModel {
@@ -303,11 +373,8 @@ pub struct DenseModel {
 
 impl DenseModel {
     /// Reads the model owner's outputs of a training session.
-    pub fn from_outputs(
-        kind: &ModelKind,
-        layers: usize,
-        outputs: &HashMap<String, ArrayD<f64>>,
-    ) -> Option<DenseModel> {
+    pub fn from_outputs(kind: &ModelKind, layers: usize, outputs: &Outputs) -> Option<DenseModel> {
+        let outputs = outputs.get(MODEL_OWNER)?;
         let layers = (0..layers)
             .map(|l| Some((outputs.get(&weight_name(l))?.clone(), outputs.get(&bias_name(l))?.clone())))
             .collect::<Option<Vec<_>>>()?;

@@ -3,9 +3,8 @@
 //! (the same graph in f64) and the weights after a few steps match the
 //! fixed-point plaintext run within the truncation bound.
 
-use blindfold_ir::Ring;
-use blindfold_ml::training::{self, DenseModel, MODEL_OWNER, ModelKind, TrainingConfig};
-use blindfold_runtime::{Protocol, Session};
+use blindfold_ml::training::{self, DenseModel, ModelKind, TrainingConfig};
+use blindfold_runtime::{Protocol, Session, SessionOptions};
 use ndarray::{Array2, ArrayD, Axis, s};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -41,18 +40,8 @@ fn r_squared(model: &DenseModel, x: &Array2<f64>, y: &Array2<f64>) -> f64 {
 }
 
 fn owners_data(x: &Array2<f64>, y: &Array2<f64>) -> Vec<(String, ArrayD<f64>, ArrayD<f64>)> {
-    vec![
-        (
-            "hospital-a".into(),
-            x.slice(s![..171, ..]).to_owned().into_dyn(),
-            y.slice(s![..171, ..]).to_owned().into_dyn(),
-        ),
-        (
-            "hospital-b".into(),
-            x.slice(s![171..342, ..]).to_owned().into_dyn(),
-            y.slice(s![171..342, ..]).to_owned().into_dyn(),
-        ),
-    ]
+    let (x, y) = (x.slice(s![..342, ..]).to_owned(), y.slice(s![..342, ..]).to_owned());
+    training::split_rows(&x, &y, &["hospital-a", "hospital-b"])
 }
 
 #[test]
@@ -63,29 +52,16 @@ fn private_linear_regression_matches_its_plaintext_twin() {
     config.epochs = 20;
     config.learning_rate = 0.05;
     config.reveal_loss = true;
-    let owners: Vec<(String, usize)> = data.iter().map(|(o, x, _)| (o.clone(), x.shape()[0])).collect();
-    let plan = training::build(&config, &owners, 10, 1).unwrap();
-    let inputs = training::inputs(&data);
-    let start = std::time::Instant::now();
-    let private = Session::new(plan.graph.clone()).run(inputs.clone()).unwrap();
-    let private_s = start.elapsed().as_secs_f64();
-    let twin = Session::new(plan.graph.clone()).protocol(Protocol::PlaintextFloat).run(inputs).unwrap();
-    let read = |outputs: &blindfold_protocols::Outputs| {
-        let map: std::collections::HashMap<String, ArrayD<f64>> =
-            outputs[MODEL_OWNER].iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        DenseModel::from_outputs(&config.kind, plan.layers.len(), &map).unwrap()
-    };
-    let (private_model, twin_model) = (read(&private.outputs), read(&twin.outputs));
+    let run = training::train_with_twin(&config, &data, SessionOptions::default()).unwrap();
     let (x_test, y_test) = (x.slice(s![342.., ..]).to_owned(), y.slice(s![342.., ..]).to_owned());
     let (r2_private, r2_twin) =
-        (r_squared(&private_model, &x_test, &y_test), r_squared(&twin_model, &x_test, &y_test));
+        (r_squared(&run.private, &x_test, &y_test), r_squared(&run.twin, &x_test, &y_test));
     eprintln!(
-        "diabetes linear regression, test R²: private {r2_private:.4}, plaintext twin {r2_twin:.4} ({private_s:.2} s, {} rounds, {} bytes)",
-        private.report.rounds, private.report.bytes_sent
+        "diabetes linear regression, test R²: private {r2_private:.4}, plaintext twin {r2_twin:.4} ({:.2} s, {} rounds, {} bytes)",
+        run.private_s, run.session.report.rounds, run.session.report.bytes_sent
     );
     assert!((r2_private - r2_twin).abs() <= 0.01, "{r2_private} vs {r2_twin}");
     assert!(r2_twin > 0.5);
-    let _ = Ring::Z64;
 }
 
 fn accuracy(model: &DenseModel, x: &Array2<f64>, labels: &Array2<f64>) -> f64 {
@@ -103,30 +79,18 @@ fn private_logistic_regression_matches_its_plaintext_twin() {
     let median = (sorted[170] + sorted[171]) / 2.0;
     let labels = y.mapv(|v| if v > median { 1.0 } else { 0.0 });
     let data = owners_data(&x, &labels);
-    let owners: Vec<(String, usize)> = data.iter().map(|(o, x, _)| (o.clone(), x.shape()[0])).collect();
     for method in [training::SigmoidMethod::Clamped, training::SigmoidMethod::Polynomial] {
         let mut config = TrainingConfig::new(ModelKind::LogisticRegression);
         config.epochs = 10;
         config.sigmoid = method;
-        let plan = training::build(&config, &owners, 10, 1).unwrap();
-        let inputs = training::inputs(&data);
-        let start = std::time::Instant::now();
-        let private = Session::new(plan.graph.clone()).run(inputs.clone()).unwrap();
-        let private_s = start.elapsed().as_secs_f64();
-        let twin = Session::new(plan.graph.clone()).protocol(Protocol::PlaintextFloat).run(inputs).unwrap();
-        let read = |outputs: &blindfold_protocols::Outputs| {
-            let map: std::collections::HashMap<String, ArrayD<f64>> =
-                outputs[MODEL_OWNER].iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-            DenseModel::from_outputs(&config.kind, plan.layers.len(), &map).unwrap()
-        };
+        let run = training::train_with_twin(&config, &data, SessionOptions::default()).unwrap();
         let (x_test, y_test) = (x.slice(s![342.., ..]).to_owned(), labels.slice(s![342.., ..]).to_owned());
-        let (a_private, a_twin) = (
-            accuracy(&read(&private.outputs), &x_test, &y_test),
-            accuracy(&read(&twin.outputs), &x_test, &y_test),
-        );
+        let (a_private, a_twin) =
+            (accuracy(&run.private, &x_test, &y_test), accuracy(&run.twin, &x_test, &y_test));
+        let report = &run.session.report;
         eprintln!(
-            "diabetes logistic regression ({method:?} sigmoid), test accuracy: private {a_private:.3}, twin {a_twin:.3} ({private_s:.2} s, {} rounds, {} bytes online, {} offline)",
-            private.report.rounds, private.report.bytes_sent, private.report.offline_bytes_sent
+            "diabetes logistic regression ({method:?} sigmoid), test accuracy: private {a_private:.3}, twin {a_twin:.3} ({:.2} s, {} rounds, {} bytes online, {} offline)",
+            run.private_s, report.rounds, report.bytes_sent, report.offline_bytes_sent
         );
         assert!((a_private - a_twin).abs() <= 0.02, "{a_private} vs {a_twin}");
         assert!(a_twin > 0.7);

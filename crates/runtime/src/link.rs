@@ -81,6 +81,7 @@ impl<'a> PartyLink<'a> {
 
     /// Ends the current op's record.
     pub fn end(&mut self) {
+        self.endpoint.heartbeat();
         if let Some(mut event) = self.current.take() {
             event.duration_s = self.started.elapsed().as_secs_f64() - event.start_s;
             event.rounds = self.op_clock;

@@ -2,9 +2,12 @@
 //! per ordered pair of parties. Each link has a memory budget: a sender
 //! waits while the bytes in flight would exceed it (so a producer running
 //! ahead is bounded), and a party that ends closes its links so that peers
-//! waiting on it fail at once instead of hanging.
+//! waiting on it fail at once instead of hanging. Every party has a
+//! heartbeat counter: a wait lasts while the awaited peer's counter moves,
+//! and fails after `timeout` without a message or a beat.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -29,16 +32,21 @@ pub struct InProcessEndpoint {
     name: String,
     outgoing: HashMap<String, (Sender<Message>, Arc<Link>)>,
     incoming: HashMap<String, (Receiver<Message>, Arc<Link>)>,
+    /// Every party's heartbeat counter.
+    beats: Arc<HashMap<String, AtomicU64>>,
 }
 
 /// Endpoints for `parties`, fully connected, each link with `budget` bytes.
 pub fn network(parties: &[String], budget: usize) -> Vec<InProcessEndpoint> {
+    let beats: Arc<HashMap<String, AtomicU64>> =
+        Arc::new(parties.iter().map(|name| (name.clone(), AtomicU64::new(0))).collect());
     let mut endpoints: Vec<InProcessEndpoint> = parties
         .iter()
         .map(|name| InProcessEndpoint {
             name: name.clone(),
             outgoing: HashMap::new(),
             incoming: HashMap::new(),
+            beats: Arc::clone(&beats),
         })
         .collect();
     for from in 0..parties.len() {
@@ -61,12 +69,19 @@ impl Endpoint for InProcessEndpoint {
         let (sender, link) =
             self.outgoing.get(peer).ok_or_else(|| TransportError::UnknownPeer { peer: peer.to_string() })?;
         let size = message.payload.len();
-        let deadline = Instant::now() + timeout;
+        let mut deadline = Instant::now() + timeout;
+        let mut beat = self.beat_of(peer);
         let mut state = link.state.lock().expect("link lock");
         // Always let one message through, however large.
         while state.in_flight > 0 && state.in_flight + size > link.budget && !state.receiver_gone {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
+                // The receiver is busy, not stalled: wait on.
+                if self.beat_of(peer) != beat {
+                    beat = self.beat_of(peer);
+                    deadline = Instant::now() + timeout;
+                    continue;
+                }
                 return Err(TransportError::Timeout {
                     peer: peer.to_string(),
                     seconds: timeout.as_secs_f64(),
@@ -85,20 +100,41 @@ impl Endpoint for InProcessEndpoint {
     fn receive(&mut self, peer: &str, timeout: Duration) -> Result<Message, TransportError> {
         let (receiver, link) =
             self.incoming.get(peer).ok_or_else(|| TransportError::UnknownPeer { peer: peer.to_string() })?;
-        let message = receiver.recv_timeout(timeout).map_err(|error| match error {
-            RecvTimeoutError::Timeout => {
-                TransportError::Timeout { peer: peer.to_string(), seconds: timeout.as_secs_f64() }
+        let message = loop {
+            let beat = self.beat_of(peer);
+            match receiver.recv_timeout(timeout) {
+                Ok(message) => break message,
+                // The peer is busy, not stalled: wait on.
+                Err(RecvTimeoutError::Timeout) if self.beat_of(peer) != beat => continue,
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(TransportError::Timeout {
+                        peer: peer.to_string(),
+                        seconds: timeout.as_secs_f64(),
+                    });
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(TransportError::PeerLeft { peer: peer.to_string() });
+                }
             }
-            RecvTimeoutError::Disconnected => TransportError::PeerLeft { peer: peer.to_string() },
-        })?;
+        };
         let mut state = link.state.lock().expect("link lock");
         state.in_flight -= message.payload.len();
         link.changed.notify_all();
         Ok(message)
     }
+
+    fn heartbeat(&mut self) {
+        if let Some(counter) = self.beats.get(&self.name) {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 impl InProcessEndpoint {
+    fn beat_of(&self, peer: &str) -> u64 {
+        self.beats.get(peer).map_or(0, |counter| counter.load(Ordering::Relaxed))
+    }
+
     /// The party this endpoint belongs to.
     pub fn name(&self) -> &str {
         &self.name
@@ -183,6 +219,28 @@ mod tests {
             a.send("b", message(1), Duration::from_secs(30)),
             Err(TransportError::PeerLeft { .. })
         ));
+        assert!(start.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_busy_peer_is_waited_for_and_an_idle_one_is_not() {
+        let mut endpoints = network(&names(), 100);
+        let mut b = endpoints.pop().unwrap();
+        let mut a = endpoints.pop().unwrap();
+        let busy = std::thread::spawn(move || {
+            // Three timeouts' worth of work, beating all along, then a message.
+            for _ in 0..15 {
+                std::thread::sleep(Duration::from_millis(20));
+                b.heartbeat();
+            }
+            b.send("a", message(3), Duration::from_secs(1)).unwrap();
+            b
+        });
+        assert_eq!(a.receive("b", Duration::from_millis(100)).unwrap().payload.len(), 3);
+        let _b = busy.join().unwrap();
+        // Now b is idle and silent: the wait ends after the timeout.
+        let start = Instant::now();
+        assert!(matches!(a.receive("b", Duration::from_millis(100)), Err(TransportError::Timeout { .. })));
         assert!(start.elapsed() < Duration::from_secs(1));
     }
 }

@@ -52,6 +52,12 @@ pub trait Endpoint: Send {
     /// is used up, at most `timeout`.
     fn send(&mut self, peer: &str, message: Message, timeout: Duration) -> Result<(), TransportError>;
 
-    /// The next message from `peer`, waiting at most `timeout`.
+    /// The next message from `peer`, waiting while `peer` keeps making
+    /// progress, and failing once it has been silent and idle for `timeout`.
     fn receive(&mut self, peer: &str, timeout: Duration) -> Result<Message, TransportError>;
+
+    /// Tells the peers that this party is making progress (called after
+    /// every op), so that a party waiting on a long computation is not
+    /// mistaken for one waiting on a stalled peer.
+    fn heartbeat(&mut self) {}
 }
