@@ -13,13 +13,13 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use blindfold_ir::{GraphBuilder, Ring};
 use blindfold_ml::training::{self, DenseModel, MODEL_OWNER, ModelKind, TrainingConfig};
 use blindfold_onnx::{OutputActivation, dense_model};
-use blindfold_runtime::{ProgressHook, Protocol, Session, SessionOptions};
+use blindfold_runtime::{OutputHook, ProgressHook, Protocol, Session, SessionOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::{Array1, Array2, ArrayD, Axis};
 use serde_json::json;
@@ -176,17 +176,30 @@ pub fn run(request: &Request) -> Result<Outcome, Box<dyn std::error::Error>> {
         ProgressBar::hidden()
     };
     let epoch_ends = plan.epoch_ends.clone();
-    let hook_bar = bar.clone();
-    let hook = ProgressHook(Arc::new(move |done, _total| {
+    // The last loss the model owner received (only if it asked for them).
+    let last_loss: Arc<Mutex<Option<(String, f64)>>> = Arc::new(Mutex::new(None));
+    let (hook_bar, hook_loss) = (bar.clone(), Arc::clone(&last_loss));
+    let progress = ProgressHook(Arc::new(move |done, _total| {
         if done % 64 == 0 {
-            let epoch =
-                epoch_ends.iter().position(|&end| done <= end as usize + 1).unwrap_or(epoch_ends.len());
-            hook_bar.set_message(format!("epoch {}/{}", (epoch + 1).min(epoch_ends.len()), epoch_ends.len()));
+            let epochs = epoch_ends.len();
+            let epoch = epoch_ends.iter().position(|&end| done <= end as usize + 1).unwrap_or(epochs);
+            let loss = match &*hook_loss.lock().expect("loss lock") {
+                Some((name, value)) => format!(", {name}: mean squared error {value:.4}"),
+                None => String::new(),
+            };
+            hook_bar.set_message(format!("epoch {}/{epochs}{loss}", (epoch + 1).min(epochs)));
             hook_bar.set_position(done as u64);
         }
     }));
+    let on_output = OutputHook(Arc::new(move |party, name, value| {
+        if party == MODEL_OWNER && name.starts_with("loss.") {
+            let shown = name.trim_start_matches("loss.").to_string();
+            *last_loss.lock().expect("loss lock") = value.iter().next().map(|&v| (shown, v));
+        }
+    }));
     let started = Instant::now();
-    let options = SessionOptions { progress: Some(hook), ..SessionOptions::default() };
+    let options =
+        SessionOptions { progress: Some(progress), on_output: Some(on_output), ..SessionOptions::default() };
     let private = Session::new(plan.graph.clone()).options(options).run(inputs.clone())?;
     let wall_s = started.elapsed().as_secs_f64();
     bar.finish_and_clear();

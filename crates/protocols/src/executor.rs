@@ -18,6 +18,9 @@ pub trait Executor: Send {
 
     /// The outputs this party received, by name, decoded to reals.
     fn take_outputs(&mut self) -> BTreeMap<String, ArrayD<f64>>;
+
+    /// The output `name` this party has received so far, if any.
+    fn output(&self, name: &str) -> Option<&ArrayD<f64>>;
 }
 
 /// For each node, the last node that reads its value (itself if none), so

@@ -80,6 +80,11 @@ impl<'a> PartyLink<'a> {
     }
 
     /// Ends the current op's record.
+    /// The party this link belongs to.
+    pub fn party(&self) -> &str {
+        &self.party
+    }
+
     pub fn end(&mut self) {
         self.endpoint.heartbeat();
         if let Some(mut event) = self.current.take() {

@@ -86,6 +86,19 @@ pub struct SessionOptions {
     pub fault: Option<Fault>,
     /// Called by server0 after each node with (nodes done, nodes in all).
     pub progress: Option<ProgressHook>,
+    /// Called with (party, name, value) as soon as a party receives an
+    /// output, before the session ends (e.g. a loss revealed each epoch).
+    pub on_output: Option<OutputHook>,
+}
+
+/// A callback on outputs as they arrive: (party, output name, value).
+#[derive(Clone)]
+pub struct OutputHook(pub Arc<dyn Fn(&str, &str, &ndarray::ArrayD<f64>) + Send + Sync>);
+
+impl std::fmt::Debug for OutputHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OutputHook")
+    }
 }
 
 /// A callback on a session's progress: (nodes done, nodes in all).
@@ -107,6 +120,7 @@ impl Default for SessionOptions {
             parties: None,
             fault: None,
             progress: None,
+            on_output: None,
         }
     }
 }
@@ -223,8 +237,11 @@ impl Session {
             let link =
                 PartyLink::new(&name, session, graph, Box::new(endpoint), self.options.timeout, started);
             let fault = self.options.fault.as_ref().filter(|f| f.party == name);
-            let progress = self.options.progress.as_ref().filter(|_| name == SERVERS[0]);
-            drive(&mut party, link, graph, fault, parties, self.options.timeout, progress)
+            let hooks = Hooks {
+                progress: self.options.progress.as_ref().filter(|_| name == SERVERS[0]),
+                on_output: self.options.on_output.as_ref(),
+            };
+            drive(&mut party, link, graph, fault, parties, self.options.timeout, hooks)
         };
         let mut results: Vec<(String, std::thread::Result<PartyOutcome>)> = Vec::new();
         let mut online_start = None;
@@ -277,6 +294,12 @@ impl Session {
     }
 }
 
+/// The callbacks a party thread makes.
+struct Hooks<'a> {
+    progress: Option<&'a ProgressHook>,
+    on_output: Option<&'a OutputHook>,
+}
+
 /// What a party thread returns.
 type PartyOutcome =
     std::result::Result<(BTreeMap<String, ndarray::ArrayD<f64>>, PartyProfile), ProtocolError>;
@@ -289,7 +312,7 @@ fn drive(
     fault: Option<&Fault>,
     parties: &[String],
     timeout: Duration,
-    progress: Option<&ProgressHook>,
+    hooks: Hooks<'_>,
 ) -> PartyOutcome {
     let total = graph.nodes().len();
     link.begin(SETUP_OP);
@@ -320,8 +343,15 @@ fn drive(
         link.begin(index);
         party.execute(NodeId(index), &mut link)?;
         link.end();
-        if let Some(hook) = progress {
+        if let Some(hook) = hooks.progress {
             (hook.0)(index as usize + 1, total);
+        }
+        if let (Some(hook), Some(Op::Output { party: receiver, name, .. })) =
+            (hooks.on_output, graph.nodes().get(index as usize).map(|n| &n.op))
+        {
+            if let Some(value) = party.output(name).filter(|_| *receiver == link.party()) {
+                (hook.0)(receiver, name, value);
+            }
         }
     }
     Ok((party.take_outputs(), link.finish()))

@@ -128,3 +128,44 @@ fn private_values_of_one_party_stay_in_the_clear_at_that_party() {
     // Only the producer's two setup seeds travel.
     assert_eq!(result.report.offline_bytes_sent, 32);
 }
+
+/// The output hook sees each output when its receiver gets it, with the
+/// value the session returns at the end; the progress hook counts nodes.
+#[test]
+fn hooks_report_outputs_and_progress_as_they_happen() {
+    use std::sync::{Arc, Mutex};
+    let mut g = GraphBuilder::new();
+    let x = g.private_input("alice", "x", &[3]).unwrap();
+    let x = g.share(x).unwrap();
+    let doubled = g.scale(x, 2.0).unwrap();
+    g.output("bob", "first", doubled).unwrap();
+    let squared = g.square(x).unwrap();
+    g.output("bob", "second", squared).unwrap();
+    let graph = g.finish();
+    let seen: Arc<Mutex<Vec<(String, String, Vec<f64>)>>> = Arc::default();
+    let steps: Arc<Mutex<Vec<(usize, usize)>>> = Arc::default();
+    let (seen_hook, steps_hook) = (Arc::clone(&seen), Arc::clone(&steps));
+    let options = blindfold_runtime::SessionOptions {
+        on_output: Some(blindfold_runtime::OutputHook(Arc::new(move |party, name, value| {
+            seen_hook.lock().unwrap().push((party.into(), name.into(), value.iter().copied().collect()));
+        }))),
+        progress: Some(blindfold_runtime::ProgressHook(Arc::new(move |done, total| {
+            steps_hook.lock().unwrap().push((done, total));
+        }))),
+        ..Default::default()
+    };
+    let values =
+        inputs(vec![("alice", "x", ndarray::ArrayD::from_shape_vec(vec![3], vec![1.0, -2.0, 0.5]).unwrap())]);
+    let result = blindfold_runtime::Session::new(graph.clone()).options(options).run(values).unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(
+        seen.iter().map(|(p, n, _)| (p.as_str(), n.as_str())).collect::<Vec<_>>(),
+        [("bob", "first"), ("bob", "second")]
+    );
+    for (_, name, value) in seen.iter() {
+        assert_eq!(value, &result.output("bob", name).unwrap().iter().copied().collect::<Vec<_>>());
+    }
+    let steps = steps.lock().unwrap();
+    assert_eq!(steps.len(), graph.nodes().len());
+    assert_eq!(steps.last(), Some(&(graph.nodes().len(), graph.nodes().len())));
+}

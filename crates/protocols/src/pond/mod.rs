@@ -303,4 +303,8 @@ impl<R: RingElement> Executor for PondParty<R> {
     fn take_outputs(&mut self) -> BTreeMap<String, ArrayD<f64>> {
         std::mem::take(&mut self.outputs)
     }
+
+    fn output(&self, name: &str) -> Option<&ArrayD<f64>> {
+        self.outputs.get(name)
+    }
 }
