@@ -93,7 +93,10 @@ pub struct SessionOptions {
 
 /// A callback on outputs as they arrive: (party, output name, value).
 #[derive(Clone)]
-pub struct OutputHook(pub Arc<dyn Fn(&str, &str, &ndarray::ArrayD<f64>) + Send + Sync>);
+pub struct OutputHook(pub Arc<OutputCallback>);
+
+/// (party, output name, value).
+pub type OutputCallback = dyn Fn(&str, &str, &ndarray::ArrayD<f64>) + Send + Sync;
 
 impl std::fmt::Debug for OutputHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -348,10 +351,9 @@ fn drive(
         }
         if let (Some(hook), Some(Op::Output { party: receiver, name, .. })) =
             (hooks.on_output, graph.nodes().get(index as usize).map(|n| &n.op))
+            && let Some(value) = party.output(name).filter(|_| *receiver == link.party())
         {
-            if let Some(value) = party.output(name).filter(|_| *receiver == link.party()) {
-                (hook.0)(receiver, name, value);
-            }
+            (hook.0)(receiver, name, value);
         }
     }
     Ok((party.take_outputs(), link.finish()))

@@ -142,7 +142,8 @@ fn hooks_report_outputs_and_progress_as_they_happen() {
     let squared = g.square(x).unwrap();
     g.output("bob", "second", squared).unwrap();
     let graph = g.finish();
-    let seen: Arc<Mutex<Vec<(String, String, Vec<f64>)>>> = Arc::default();
+    type Seen = Vec<(String, String, Vec<f64>)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
     let steps: Arc<Mutex<Vec<(usize, usize)>>> = Arc::default();
     let (seen_hook, steps_hook) = (Arc::clone(&seen), Arc::clone(&steps));
     let options = blindfold_runtime::SessionOptions {
