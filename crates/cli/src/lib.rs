@@ -2,6 +2,7 @@
 //! `blindfold bench` (shared with the criterion benchmarks in `benches/`),
 //! input files, and encrypted prediction.
 
+pub mod allocator;
 pub mod bench;
 pub mod bench_inference;
 pub mod bench_kernels;

@@ -5,6 +5,10 @@ use std::path::{Path, PathBuf};
 
 use blindfold_cli::predict_pond::{Request, run};
 
+/// The binary's allocator and settings: batches of CNN comparisons move GBs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn repository(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
 }
@@ -47,6 +51,7 @@ fn the_shipped_samples_are_classified_correctly() {
 /// and checks BENCHMARKS.md's bar: agreement with the plaintext ONNX model
 /// on at least 99.9%, accuracy within 0.1 points of the plaintext accuracy.
 fn check_test_set(network: &str, limit: usize) {
+    blindfold_cli::allocator::keep_freed_memory();
     let outcome = run(&request_for(
         network,
         "../shared/data/mnist/t10k-images.idx3-ubyte.gz",
