@@ -24,21 +24,30 @@ fn edge_values(ring: Ring) -> Vec<f64> {
     values
 }
 
+/// DReLU of shared `values` (on x mod 2^bits if given), held to the
+/// fixed-point reference exactly.
+fn run_drelu(
+    ring: Ring,
+    bits: Option<u32>,
+    values: &[f64],
+) -> (blindfold_ir::Graph, blindfold_runtime::SessionResult) {
+    let mut g = GraphBuilder::with_ring(ring);
+    g.set_comparison_bits(bits).unwrap();
+    let x = g.private_input(A, "x", &[values.len()]).unwrap();
+    let x = g.share(x).unwrap();
+    let d = g.drelu(x).unwrap();
+    g.output(A, "d", d).unwrap();
+    let graph = g.finish();
+    let x = ArrayD::from_shape_vec(vec![values.len()], values.to_vec()).unwrap();
+    let result = assert_matches_reference(&graph, &inputs(vec![(A, "x", x)]), 0.0);
+    (graph, result)
+}
+
 #[test]
 fn drelu_is_exact_across_the_range() {
     for ring in [Ring::Z64, Ring::Z128] {
         let values = edge_values(ring);
-        let mut g = GraphBuilder::with_ring(ring);
-        let x = g.private_input(A, "x", &[values.len()]).unwrap();
-        let x = g.share(x).unwrap();
-        let d = g.drelu(x).unwrap();
-        g.output(A, "d", d).unwrap();
-        let graph = g.finish();
-        let result = assert_matches_reference(
-            &graph,
-            &inputs(vec![(A, "x", ArrayD::from_shape_vec(vec![values.len()], values.clone()).unwrap())]),
-            0.0,
-        );
+        let (_, result) = run_drelu(ring, None, &values);
         for (v, d) in values.iter().zip(result.output(A, "d").unwrap()) {
             assert_eq!(*d, if *v >= 0.0 { 1.0 } else { 0.0 }, "drelu({v}) in {ring:?}");
         }
@@ -156,18 +165,7 @@ fn bounded_comparison_is_exact_within_its_bound_and_costs_less() {
         let mut values = vec![0.0, ulp, -ulp, edge, -edge, -bound, 1.0, -1.0];
         values.extend((0..60).map(|i| ((i as f64 * 0.618_033_988_7).fract() - 0.5) * 2.0 * edge));
         let n = values.len();
-        let mut g = GraphBuilder::with_ring(ring);
-        g.set_comparison_bits(Some(m)).unwrap();
-        let x = g.private_input(A, "x", &[n]).unwrap();
-        let x = g.share(x).unwrap();
-        let d = g.drelu(x).unwrap();
-        g.output(A, "d", d).unwrap();
-        let graph = g.finish();
-        let result = assert_matches_reference(
-            &graph,
-            &inputs(vec![(A, "x", ArrayD::from_shape_vec(vec![n], values.clone()).unwrap())]),
-            0.0,
-        );
+        let (graph, result) = run_drelu(ring, Some(m), &values);
         for (v, d) in values.iter().zip(result.output(A, "d").unwrap()) {
             assert_eq!(*d, if *v >= 0.0 { 1.0 } else { 0.0 }, "drelu({v}) on {m} bits in {ring:?}");
         }
