@@ -40,16 +40,16 @@ impl Hash {
     /// laid out once and encrypted in place, so AES-NI runs over the whole
     /// batch with nothing copied per block.
     fn hash(&self, seeds: &[u128], tweaks: &[u128]) -> Vec<u128> {
-        let inputs: Vec<u128> = seeds.iter().flat_map(|&s| tweaks.iter().map(move |&i| s ^ i)).collect();
-        let mut out: Vec<u128> = inputs.iter().map(|x| x.to_le()).collect();
+        let input = |k: usize| seeds[k / tweaks.len()] ^ tweaks[k % tweaks.len()];
+        let mut out: Vec<u128> = (0..seeds.len() * tweaks.len()).map(|k| input(k).to_le()).collect();
         // SAFETY: a block is 16 bytes with alignment 1; u128 is 16 bytes
         // with a stricter alignment, so the same memory is a valid slice of
         // blocks, borrowed mutably only here.
         let blocks: &mut [Block] =
             unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<Block>(), out.len()) };
         self.cipher.encrypt_blocks(blocks);
-        for (value, input) in out.iter_mut().zip(&inputs) {
-            *value = u128::from_le(*value) ^ input;
+        for (k, value) in out.iter_mut().enumerate() {
+            *value = u128::from_le(*value) ^ input(k);
         }
         out
     }

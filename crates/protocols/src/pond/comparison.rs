@@ -111,7 +111,7 @@ pub(super) fn drelu<R: RingElement>(
                 .collect();
             let top_share0: RingTensor<R> =
                 Prg::new(&seeds[0].derive(label(id, TOP_BIT_SHARE))).ring_tensor(&[count]);
-            let r = reduce(reduce(masks[0].clone()).add(&reduce(masks[1].clone())).expect("same shape"));
+            let r = reduce(masks[0].add(&masks[1]).expect("same shape"));
             let alphas: Vec<R> = r.as_slice().iter().map(|&v| v.bit_and(low_bits)).collect();
             let top: Vec<R> = r.as_slice().iter().map(|&v| v.bit(bits)).collect();
             let betas: Vec<R> = top.iter().map(|&m| R::ONE.wrapping_sub(m.wrapping_add(m))).collect();
@@ -141,9 +141,9 @@ fn pack<R: RingElement>(values: &RingTensor<R>, bytes: usize) -> Vec<u8> {
 /// Elements from `bytes` bytes each, the rest zero.
 fn unpack<R: RingElement>(shape: &[usize], packed: &[u8], bytes: usize) -> RingTensor<R> {
     let values = packed.chunks_exact(bytes).map(|chunk| {
-        let mut full = vec![0u8; R::BYTES];
+        let mut full = [0u8; 16];
         full[..bytes].copy_from_slice(chunk);
-        R::from_le_slice(&full)
+        R::from_le_slice(&full[..R::BYTES])
     });
     RingTensor::from_vec(shape, values.collect()).expect("length checked by receive")
 }
