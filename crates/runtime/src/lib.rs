@@ -16,6 +16,6 @@ pub mod transport;
 pub use error::{Result, RuntimeError};
 pub use profile::Report;
 pub use session::{
-    Fault, FaultKind, OfflinePhase, OutputHook, ProgressHook, Protocol, Session, SessionOptions,
-    SessionResult,
+    Fault, FaultKind, OfflinePhase, OutputHook, PartyResult, ProgressHook, Protocol, Session, SessionOptions,
+    SessionResult, session_id,
 };

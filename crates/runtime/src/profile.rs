@@ -3,10 +3,10 @@
 //! trace-event file (one track per party; open in Perfetto or
 //! chrome://tracing).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One party's part of one op (or of the setup step).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OpEvent {
     /// The node index (`None` for setup).
     pub node: Option<u32>,
@@ -26,7 +26,7 @@ pub struct OpEvent {
 }
 
 /// Everything one party measured.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PartyProfile {
     pub party: String,
     pub wall_s: f64,

@@ -1,7 +1,7 @@
 //! [`Session`]: a graph bound to a protocol and parties, run with every
 //! party as a thread of this process over in-memory channels.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ use blindfold_ring::RingElement;
 use crate::error::{Result, RuntimeError};
 use crate::link::PartyLink;
 use crate::profile::{PartyProfile, Report};
-use crate::transport::{SETUP_OP, in_process};
+use crate::transport::{Endpoint, SETUP_OP, in_process};
 
 /// Which protocol a session runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -225,6 +225,67 @@ impl Session {
         Ok(SessionResult { outputs, report })
     }
 
+    /// Runs one party of a Pond session over `endpoint` (any transport):
+    /// the same interpreter as the in-process session, for a party whose
+    /// peers are elsewhere. `inputs` are this party's own inputs; `session`
+    /// is the id every party of the session was given; `started` the
+    /// instant the profile's times count from.
+    pub fn run_party(
+        &self,
+        party: &str,
+        session: u64,
+        endpoint: Box<dyn Endpoint + '_>,
+        inputs: HashMap<String, ndarray::ArrayD<f64>>,
+        started: Instant,
+    ) -> Result<PartyResult> {
+        if self.protocol != Protocol::Pond {
+            return Err(RuntimeError::Input(Box::new(ProtocolError::Configuration(format!(
+                "a party of a {} session runs in one process, not over a transport",
+                self.protocol.name()
+            )))));
+        }
+        let parties = self.parties()?;
+        if !parties.iter().any(|p| p == party) {
+            return Err(RuntimeError::UnknownInputParty { party: party.to_string() });
+        }
+        let own = Inputs::from([(party.to_string(), inputs)]);
+        for node in self.graph.nodes() {
+            if let Op::Input { party: owner, name } = &node.op
+                && owner == party
+            {
+                plaintext::input(&own, owner, name, &node.ty.shape)
+                    .map_err(|error| RuntimeError::Input(Box::new(error)))?;
+            }
+        }
+        let inputs = own.into_values().next().unwrap_or_default();
+        let outcome = match self.graph.ring() {
+            Ring::Z64 => self.drive_party::<u64>(party, session, endpoint, inputs, started, &parties),
+            Ring::Z128 => self.drive_party::<u128>(party, session, endpoint, inputs, started, &parties),
+        };
+        outcome.map_err(|error| RuntimeError::Party { party: party.to_string(), error: Box::new(error) })
+    }
+
+    /// One Pond party over `endpoint`, with the session's hooks and fault.
+    fn drive_party<R: RingElement>(
+        &self,
+        name: &str,
+        session: u64,
+        endpoint: Box<dyn Endpoint + '_>,
+        inputs: HashMap<String, ndarray::ArrayD<f64>>,
+        started: Instant,
+        parties: &[String],
+    ) -> PartyOutcome {
+        let graph = &self.graph;
+        let mut party = PondParty::<R>::new(name, Arc::clone(graph), inputs);
+        let link = PartyLink::new(name, session, graph, endpoint, self.options.timeout, started);
+        let fault = self.options.fault.as_ref().filter(|f| f.party == name);
+        let hooks = Hooks {
+            progress: self.options.progress.as_ref().filter(|_| name == SERVERS[0]),
+            on_output: self.options.on_output.as_ref(),
+        };
+        drive(&mut party, link, graph, fault, parties, self.options.timeout, hooks)
+    }
+
     fn run_pond<R: RingElement>(&self, parties: &[String], mut inputs: Inputs) -> Result<SessionResult> {
         let session = session_id();
         let budget = match self.options.offline_phase {
@@ -233,18 +294,9 @@ impl Session {
         };
         let endpoints = in_process::network(parties, budget);
         let started = Instant::now();
-        let graph = &self.graph;
         let run_party = |endpoint: in_process::InProcessEndpoint, own_inputs| {
             let name = endpoint.name().to_string();
-            let mut party = PondParty::<R>::new(&name, Arc::clone(graph), own_inputs);
-            let link =
-                PartyLink::new(&name, session, graph, Box::new(endpoint), self.options.timeout, started);
-            let fault = self.options.fault.as_ref().filter(|f| f.party == name);
-            let hooks = Hooks {
-                progress: self.options.progress.as_ref().filter(|_| name == SERVERS[0]),
-                on_output: self.options.on_output.as_ref(),
-            };
-            drive(&mut party, link, graph, fault, parties, self.options.timeout, hooks)
+            self.drive_party::<R>(&name, session, Box::new(endpoint), own_inputs, started, parties)
         };
         let mut results: Vec<(String, std::thread::Result<PartyOutcome>)> = Vec::new();
         let mut online_start = None;
@@ -303,9 +355,11 @@ struct Hooks<'a> {
     on_output: Option<&'a OutputHook>,
 }
 
+/// What one party ends with: the outputs it received, and its profile.
+pub type PartyResult = (BTreeMap<String, ndarray::ArrayD<f64>>, PartyProfile);
+
 /// What a party thread returns.
-type PartyOutcome =
-    std::result::Result<(BTreeMap<String, ndarray::ArrayD<f64>>, PartyProfile), ProtocolError>;
+type PartyOutcome = std::result::Result<PartyResult, ProtocolError>;
 
 /// Runs one party over the whole graph: setup, then every node in order.
 fn drive(
@@ -380,7 +434,7 @@ fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
 }
 
 /// A fresh session id from the OS CSPRNG (so concurrent sessions differ).
-fn session_id() -> u64 {
+pub fn session_id() -> u64 {
     let seed = blindfold_ring::Seed::random().map(|s| s.to_bytes()).unwrap_or_default();
     u64::from_le_bytes(seed[..8].try_into().expect("8 bytes"))
 }

@@ -1,7 +1,7 @@
 //! How messages travel between parties. A [`Endpoint`] is one party's end:
 //! send to a named peer, receive the next message from a named peer. The
-//! in-process implementation is [`in_process`]; a network one plugs in the
-//! same way.
+//! in-process implementation is [`in_process`]; the networked one (mutual
+//! TLS between processes) is in the `blindfold-network` crate.
 
 pub mod in_process;
 
@@ -41,6 +41,10 @@ pub enum TransportError {
     /// Nothing arrived from the peer in time.
     #[error("{peer} sent nothing for {seconds:.1} s")]
     Timeout { peer: String, seconds: f64 },
+    /// The connection to the peer failed: it closed, a message did not
+    /// parse, was truncated or too large, or TLS refused the peer.
+    #[error("{peer}: {reason}")]
+    Connection { peer: String, reason: String },
     /// The peer is not part of the session.
     #[error("{peer} is not a party of this session")]
     UnknownPeer { peer: String },

@@ -1,0 +1,81 @@
+//! What an operator and a worker say to each other, over a control stream:
+//! `Prepare` (the graph and this party's part) → `Prepared` or `Refused`;
+//! then `Start` or `Cancel`; then `Finished` (the party's profile, where it
+//! wrote its outputs) or `Failed`. Requests name files by paths inside the
+//! worker's data folder; values never travel on this stream.
+
+use std::io::{Read, Write};
+
+use blindfold_runtime::profile::PartyProfile;
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use crate::error::{NetworkError, Result};
+use crate::frame::{self, Frame};
+
+/// The largest control frame accepted (a graph with its constants).
+pub const CONTROL_LIMIT: u64 = 256 << 20;
+
+/// One input a worker reads from its own disk.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum InputSource {
+    /// Graph input `input` from an array file (`.npy`, IDX, CSV), times
+    /// `scale`, rows `[first, first + count)` of its first axis.
+    Array { input: String, path: String, scale: Option<f64>, rows: Option<(usize, usize)> },
+    /// Every graph input of this party that is a weight of the ONNX model.
+    ModelWeights { path: String },
+}
+
+/// One party's part of a session.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PartyRequest {
+    pub inputs: Vec<InputSource>,
+    /// The folder (inside the data folder) its outputs are written to.
+    pub outputs: Option<String>,
+}
+
+/// A session as one worker is asked to run it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionRequest {
+    pub session: u64,
+    /// The graph's encoding ([`blindfold_ir::Graph::to_bytes`]).
+    pub graph: Vec<u8>,
+    /// Every party of the session.
+    pub parties: Vec<String>,
+    pub timeout_ms: u64,
+    pub part: PartyRequest,
+}
+
+/// Operator → worker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    Prepare(SessionRequest),
+    Start,
+    Cancel,
+}
+
+/// Worker → operator.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Reply {
+    Prepared { hash: String },
+    Refused { reason: String },
+    Finished { profile: PartyProfile, outputs: Vec<String> },
+    Failed { error: String },
+}
+
+/// Sends a control message.
+pub fn send<T: Serialize>(stream: &mut impl Write, message: &T) -> Result<()> {
+    let bytes = postcard::to_allocvec(message).map_err(|e| NetworkError::Frame(e.to_string()))?;
+    frame::write_frame(stream, &Frame::Control(bytes))
+        .and_then(|_| stream.flush())
+        .map_err(|e| NetworkError::Frame(format!("sending a control message: {e}")))
+}
+
+/// Receives a control message.
+pub fn receive<T: DeserializeOwned>(stream: &mut impl Read) -> Result<T> {
+    match frame::read_frame(stream, CONTROL_LIMIT) {
+        Ok(Frame::Control(bytes)) => postcard::from_bytes(&bytes)
+            .map_err(|e| NetworkError::Frame(format!("a control message that does not parse: {e}"))),
+        Ok(other) => Err(NetworkError::Frame(format!("{other:?} where a control message was due"))),
+        Err(error) => Err(NetworkError::Frame(error.to_string())),
+    }
+}

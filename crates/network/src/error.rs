@@ -1,0 +1,36 @@
+//! Network errors: each names the file, the peer or the party it is about.
+
+use thiserror::Error;
+
+/// Why a configuration, a connection or a networked session failed.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum NetworkError {
+    /// The parties file is malformed or names something that is not there.
+    #[error("{path}: {reason}")]
+    Config { path: String, reason: String },
+    /// Certificates or keys could not be loaded or made.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// A connection to or from `peer` failed.
+    #[error("{peer}: {reason}")]
+    Connection { peer: String, reason: String },
+    /// A frame did not parse, was cut short or was too large.
+    #[error("{0}")]
+    Frame(String),
+    /// Workers refused to run the session (each with its reason).
+    #[error("the session was refused:{}", list(.refusals))]
+    Refused { refusals: Vec<(String, String)> },
+    /// The session ran and failed at one or more parties.
+    #[error("the session failed:{}", list(.failures))]
+    Failed { failures: Vec<(String, String)> },
+    /// A file a worker or the launcher needed.
+    #[error("{0}")]
+    Io(String),
+}
+
+fn list(entries: &[(String, String)]) -> String {
+    entries.iter().map(|(party, reason)| format!("\n  {party}: {reason}")).collect()
+}
+
+/// Result of network operations.
+pub type Result<T> = std::result::Result<T, NetworkError>;

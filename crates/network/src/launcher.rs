@@ -1,0 +1,210 @@
+//! `blindfold run`: an operator launches a session on running workers.
+//! Every worker is sent the graph and its own part and checks it
+//! (`Prepare`); only when all agreed is the session started, so that no
+//! input is read anywhere unless every party approved the graph. The
+//! launcher then collects each party's profile and where its outputs went;
+//! it never sees inputs or outputs.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use blindfold_ir::Graph;
+use blindfold_runtime::Report;
+use rustls::StreamOwned;
+
+use crate::config::Config;
+use crate::control::{self, PartyRequest, Reply, Request, SessionRequest};
+use crate::error::{NetworkError, Result};
+use crate::frame::Role;
+use crate::identity::Identity;
+use crate::links::{ControlStream, Dial, connect};
+
+/// A session to launch.
+pub struct Launch {
+    pub graph: Graph,
+    /// Every party (Pond's servers and producer, and the input and output
+    /// parties).
+    pub parties: Vec<String>,
+    /// Each party's part (inputs to read, where outputs go).
+    pub parts: BTreeMap<String, PartyRequest>,
+    /// How long a party waits on a silent, idle peer.
+    pub timeout: Duration,
+}
+
+/// What a finished session reports to the operator.
+#[derive(Debug)]
+pub struct Launched {
+    pub session: u64,
+    pub hash: String,
+    pub report: Report,
+    /// The files each receiver wrote (on its own disk).
+    pub outputs: BTreeMap<String, Vec<String>>,
+}
+
+/// Reads from a control stream, giving up once `give_up` (set when the
+/// session failed elsewhere) has passed: a worker that stalls without
+/// closing its connection cannot hang the launcher.
+struct PatientReader<'a> {
+    stream: &'a mut ControlStream,
+    give_up: Arc<Mutex<Option<Instant>>>,
+}
+
+impl Read for PatientReader<'_> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            match self.stream.read(buffer) {
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    let deadline = *self.give_up.lock().unwrap_or_else(|p| p.into_inner());
+                    if deadline.is_some_and(|d| Instant::now() > d) {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "no answer although the session failed elsewhere (a stalled worker?)",
+                        ));
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Launches `launch` on the workers of `config`, as `operator`.
+pub fn launch(config: &Config, operator: &str, launch: Launch) -> Result<Launched> {
+    let identity = Identity::load(config, operator)?;
+    let session = blindfold_runtime::session_id();
+    let graph_bytes = launch.graph.to_bytes();
+    let hash = launch.graph.hash();
+    let started = Instant::now();
+    // Prepare everywhere at once.
+    let prepared: Vec<(String, std::result::Result<ControlStream, String>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = launch
+            .parties
+            .iter()
+            .map(|party| {
+                let request = SessionRequest {
+                    session,
+                    graph: graph_bytes.clone(),
+                    parties: launch.parties.clone(),
+                    timeout_ms: launch.timeout.as_millis() as u64,
+                    part: launch.parts.get(party).cloned().unwrap_or_default(),
+                };
+                let identity = &identity;
+                let hash = &hash;
+                (party.clone(), scope.spawn(move || prepare(config, identity, party, request, hash)))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|(party, handle)| {
+                (party, handle.join().unwrap_or_else(|_| Err("the launcher's thread panicked".into())))
+            })
+            .collect()
+    });
+    let refusals: Vec<(String, String)> = prepared
+        .iter()
+        .filter_map(|(party, r)| r.as_ref().err().map(|e| (party.clone(), e.clone())))
+        .collect();
+    let mut streams: Vec<(String, ControlStream)> =
+        prepared.into_iter().filter_map(|(party, r)| r.ok().map(|s| (party, s))).collect();
+    if !refusals.is_empty() {
+        for (_, stream) in &mut streams {
+            let _ = control::send(stream, &Request::Cancel);
+        }
+        return Err(NetworkError::Refused { refusals });
+    }
+    for (party, stream) in &mut streams {
+        control::send(stream, &Request::Start)
+            .map_err(|e| NetworkError::Connection { peer: party.clone(), reason: e.to_string() })?;
+    }
+    // Collect the answers; once one party failed, the others have two
+    // timeouts to answer (each ends its session within one).
+    let give_up: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
+    let answers: Vec<(String, std::result::Result<Reply, String>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = streams
+            .iter_mut()
+            .map(|(party, stream)| {
+                let give_up = Arc::clone(&give_up);
+                let patience = launch.timeout * 2 + Duration::from_secs(5);
+                let handle = scope.spawn(move || {
+                    let _ = stream.sock.set_read_timeout(Some(Duration::from_millis(200)));
+                    let answer = control::receive::<Reply>(&mut PatientReader {
+                        stream,
+                        give_up: Arc::clone(&give_up),
+                    })
+                    .map_err(|e| match e {
+                        NetworkError::Frame(reason) if reason.contains("closed") => {
+                            "the worker's connection closed before it answered (did the worker die?)"
+                                .to_string()
+                        }
+                        other => other.to_string(),
+                    });
+                    if !matches!(answer, Ok(Reply::Finished { .. })) {
+                        let mut deadline = give_up.lock().unwrap_or_else(|p| p.into_inner());
+                        deadline.get_or_insert(Instant::now() + patience);
+                    }
+                    answer
+                });
+                (party.clone(), handle)
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|(party, handle)| (party, handle.join().unwrap_or_else(|_| Err("panicked".into()))))
+            .collect()
+    });
+    let wall_s = started.elapsed().as_secs_f64();
+    let mut failures = Vec::new();
+    let mut profiles = Vec::new();
+    let mut outputs = BTreeMap::new();
+    for (party, answer) in answers {
+        match answer {
+            Ok(Reply::Finished { profile, outputs: files }) => {
+                profiles.push(profile);
+                if !files.is_empty() {
+                    outputs.insert(party, files);
+                }
+            }
+            Ok(Reply::Failed { error }) => failures.push((party, error)),
+            Ok(other) => failures.push((party, format!("an unexpected answer {other:?}"))),
+            Err(error) => failures.push((party, error)),
+        }
+    }
+    if !failures.is_empty() {
+        return Err(NetworkError::Failed { failures });
+    }
+    profiles.sort_by_key(|p| launch.parties.iter().position(|n| *n == p.party));
+    let report = Report::new("pond", "tls", wall_s, None, profiles);
+    Ok(Launched { session, hash, report, outputs })
+}
+
+/// Connects to `party`'s worker and asks it to prepare.
+fn prepare(
+    config: &Config,
+    identity: &Identity,
+    party: &str,
+    request: SessionRequest,
+    hash: &str,
+) -> std::result::Result<ControlStream, String> {
+    let endpoint = &config.party(party).map_err(|e| e.to_string())?.endpoint;
+    let (tls, tcp) =
+        connect(identity, party, endpoint, Role::Control, config.timeout).map_err(|e| match e {
+            Dial::Unreachable(reason) => format!("{reason} (is the worker running?)"),
+            Dial::Refused(reason) => reason,
+        })?;
+    let mut stream = StreamOwned::new(tls, tcp);
+    let _ = stream.sock.set_read_timeout(Some(config.timeout));
+    control::send(&mut stream, &Request::Prepare(request)).map_err(|e| e.to_string())?;
+    match control::receive::<Reply>(&mut stream).map_err(|e| e.to_string())? {
+        Reply::Prepared { hash: theirs } if theirs == hash => Ok(stream),
+        Reply::Prepared { hash: theirs } => Err(format!("it computed the graph hash {theirs}, not {hash}")),
+        Reply::Refused { reason } => Err(reason),
+        other => Err(format!("an unexpected answer {other:?}")),
+    }
+}

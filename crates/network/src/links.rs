@@ -1,0 +1,401 @@
+//! A worker's links to its peers, shared by all its sessions.
+//!
+//! Outgoing: one persistent TLS stream to each peer, dialed on first use and
+//! kept for later sessions; frames of concurrent sessions interleave whole.
+//! Writes are encrypted into the stream's buffer and reach the socket on
+//! [`Links::flush`] (the endpoint flushes before it waits and after each
+//! op, so all of a round's messages to a peer leave in one write), or every
+//! [`CHUNK_BYTES`] of a large payload (tensors stream out in chunks).
+//!
+//! Incoming: each peer's stream is read by its own thread into per-session
+//! mailboxes, at most the link budget ahead of the sessions; a stream that
+//! closes, truncates a frame, sends an oversized or malformed frame fails
+//! every session waiting on that peer, with the cause.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::Write;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use blindfold_runtime::transport::{Message, TransportError};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConnection, StreamOwned};
+
+use crate::config::Config;
+use crate::frame::{self, Frame, FrameError, Role};
+use crate::identity::Identity;
+
+/// Encrypted bytes buffered before they are written out regardless.
+pub const CHUNK_BYTES: usize = 1 << 20;
+
+/// How long connection setup (TCP, TLS handshake, hello) may take.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a session's mailbox for a peer closed.
+#[derive(Clone, Debug)]
+enum Closed {
+    /// The peer ended the session (its `End` frame).
+    Left,
+    /// The peer's stream failed.
+    Failed(String),
+}
+
+#[derive(Default)]
+struct Mailbox {
+    queue: VecDeque<Message>,
+    closed: Option<Closed>,
+    beats: u64,
+}
+
+#[derive(Default)]
+struct Mailboxes {
+    boxes: HashMap<(u64, String), Mailbox>,
+    /// Recently ended sessions: late frames for them are dropped.
+    ended: VecDeque<u64>,
+    /// Bytes queued from each peer, across sessions.
+    queued: HashMap<String, usize>,
+}
+
+const ENDED_REMEMBERED: usize = 4096;
+
+/// One outgoing stream.
+struct Outgoing {
+    tls: ClientConnection,
+    tcp: TcpStream,
+    unflushed: usize,
+}
+
+impl Outgoing {
+    fn flush(&mut self) -> std::io::Result<()> {
+        while self.tls.wants_write() {
+            self.tls.write_tls(&mut self.tcp)?;
+        }
+        self.unflushed = 0;
+        Ok(())
+    }
+}
+
+/// A worker's links: its identity, its peers' streams and the mailboxes.
+pub struct Links {
+    identity: Identity,
+    config: Arc<Config>,
+    mailboxes: Mutex<Mailboxes>,
+    changed: Condvar,
+    outgoing: Mutex<HashMap<String, Arc<Mutex<Option<Outgoing>>>>>,
+}
+
+impl Links {
+    pub fn new(identity: Identity, config: Arc<Config>) -> Links {
+        Links {
+            identity,
+            config,
+            mailboxes: Mutex::new(Mailboxes::default()),
+            changed: Condvar::new(),
+            outgoing: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// This worker's party name.
+    pub fn name(&self) -> &str {
+        &self.identity.name
+    }
+
+    /// This worker's TLS identity.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Mailboxes> {
+        self.mailboxes.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Opens mailboxes for `session` from each of `peers` (frames that
+    /// arrived before are kept).
+    pub fn open_session(&self, session: u64, peers: &[String]) {
+        let mut mailboxes = self.lock();
+        mailboxes.ended.retain(|s| *s != session);
+        for peer in peers {
+            mailboxes.boxes.entry((session, peer.clone())).or_default();
+        }
+    }
+
+    /// Drops `session`'s mailboxes; its late frames will be dropped too.
+    pub fn close_session(&self, session: u64) {
+        let mut mailboxes = self.lock();
+        let keys: Vec<(u64, String)> =
+            mailboxes.boxes.keys().filter(|(s, _)| *s == session).cloned().collect();
+        for key in keys {
+            if let Some(mailbox) = mailboxes.boxes.remove(&key) {
+                let bytes: usize = mailbox.queue.iter().map(|m| m.payload.len()).sum();
+                if let Some(queued) = mailboxes.queued.get_mut(&key.1) {
+                    *queued -= bytes;
+                }
+            }
+        }
+        mailboxes.ended.push_back(session);
+        if mailboxes.ended.len() > ENDED_REMEMBERED {
+            mailboxes.ended.pop_front();
+        }
+        self.changed.notify_all();
+    }
+
+    /// The next message of `session` from `peer`: waits while the peer is
+    /// busy (beats), fails once it has been silent and idle for `timeout`,
+    /// or at once when its stream failed or it left.
+    pub fn receive(&self, session: u64, peer: &str, timeout: Duration) -> Result<Message, TransportError> {
+        let key = (session, peer.to_string());
+        let mut mailboxes = self.lock();
+        let mut deadline = Instant::now() + timeout;
+        let mut beats = mailboxes.boxes.get(&key).map_or(0, |m| m.beats);
+        loop {
+            let mailbox = mailboxes.boxes.entry(key.clone()).or_default();
+            if let Some(message) = mailbox.queue.pop_front() {
+                if let Some(queued) = mailboxes.queued.get_mut(peer) {
+                    *queued -= message.payload.len();
+                }
+                self.changed.notify_all();
+                return Ok(message);
+            }
+            match &mailbox.closed {
+                Some(Closed::Left) => return Err(TransportError::PeerLeft { peer: peer.to_string() }),
+                Some(Closed::Failed(reason)) => {
+                    return Err(TransportError::Connection {
+                        peer: peer.to_string(),
+                        reason: reason.clone(),
+                    });
+                }
+                None => {}
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                if mailbox.beats != beats {
+                    beats = mailbox.beats;
+                    deadline = now + timeout;
+                    continue;
+                }
+                return Err(TransportError::Timeout {
+                    peer: peer.to_string(),
+                    seconds: timeout.as_secs_f64(),
+                });
+            }
+            mailboxes = self
+                .changed
+                .wait_timeout(mailboxes, deadline - now)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+    }
+
+    /// Reads `peer`'s stream into the mailboxes until it ends; then fails
+    /// the sessions waiting on it with the cause, which it returns.
+    pub fn serve_peer(&self, peer: &str, mut stream: impl std::io::Read) -> FrameError {
+        let limit = self.config.max_message_bytes as u64;
+        let budget = self.config.link_budget_bytes;
+        loop {
+            let frame = match frame::read_frame(&mut stream, limit) {
+                Ok(frame) => frame,
+                Err(error) => {
+                    self.peer_failed(peer, &error);
+                    return error;
+                }
+            };
+            let mut mailboxes = self.lock();
+            let session = match &frame {
+                Frame::Data(message) => message.session,
+                Frame::Beat { session } | Frame::End { session } => *session,
+                other => {
+                    drop(mailboxes);
+                    let error = FrameError::Malformed(format!("an unexpected {other:?} on a peer stream"));
+                    self.peer_failed(peer, &error);
+                    return error;
+                }
+            };
+            if mailboxes.ended.contains(&session) {
+                continue;
+            }
+            let key = (session, peer.to_string());
+            match frame {
+                Frame::Data(message) => {
+                    let size = message.payload.len();
+                    // Hold the stream (and so the sender) while the peer is
+                    // more than the budget ahead of this worker's sessions.
+                    while mailboxes.queued.get(peer).is_some_and(|q| *q > 0 && q + size > budget)
+                        && !mailboxes.ended.contains(&session)
+                    {
+                        mailboxes =
+                            self.changed.wait(mailboxes).unwrap_or_else(|poisoned| poisoned.into_inner());
+                    }
+                    if mailboxes.ended.contains(&session) {
+                        continue;
+                    }
+                    *mailboxes.queued.entry(peer.to_string()).or_default() += size;
+                    mailboxes.boxes.entry(key).or_default().queue.push_back(message);
+                }
+                Frame::Beat { .. } => mailboxes.boxes.entry(key).or_default().beats += 1,
+                _ => mailboxes.boxes.entry(key).or_default().closed = Some(Closed::Left),
+            }
+            self.changed.notify_all();
+        }
+    }
+
+    /// Fails every open session's mailbox from `peer`.
+    fn peer_failed(&self, peer: &str, error: &FrameError) {
+        let reason = match error {
+            FrameError::Closed => {
+                "the connection closed (the worker stopped or the network failed)".to_string()
+            }
+            other => other.to_string(),
+        };
+        let mut mailboxes = self.lock();
+        for ((_, from), mailbox) in mailboxes.boxes.iter_mut() {
+            if from == peer && mailbox.closed.is_none() {
+                mailbox.closed = Some(Closed::Failed(reason.clone()));
+            }
+        }
+        self.changed.notify_all();
+    }
+
+    fn slot(&self, peer: &str) -> Arc<Mutex<Option<Outgoing>>> {
+        let mut outgoing = self.outgoing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Arc::clone(outgoing.entry(peer.to_string()).or_default())
+    }
+
+    /// Runs `write` on the stream to `peer`, dialing it first if needed; a
+    /// stream that fails is dropped (the next use redials).
+    fn with_stream(
+        &self,
+        peer: &str,
+        patience: Duration,
+        write: impl FnOnce(&mut Outgoing) -> std::io::Result<()>,
+    ) -> Result<(), TransportError> {
+        let slot = self.slot(peer);
+        let mut slot = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if slot.is_none() {
+            *slot = Some(
+                self.dial(peer, patience)
+                    .map_err(|reason| TransportError::Connection { peer: peer.to_string(), reason })?,
+            );
+        }
+        let stream = slot.as_mut().expect("dialed");
+        write(stream).map_err(|error| {
+            *slot = None;
+            TransportError::Connection { peer: peer.to_string(), reason: format!("sending failed: {error}") }
+        })
+    }
+
+    /// Queues a protocol message to `peer`; large payloads go out in chunks.
+    pub fn send(&self, peer: &str, message: &Message) -> Result<(), TransportError> {
+        self.with_stream(peer, self.config.timeout, |stream| {
+            let header = Message { payload: Vec::new(), ..*message };
+            let mut header_bytes = Vec::with_capacity(9 + frame::DATA_HEADER_BYTES);
+            frame::write_data(&mut header_bytes, &header)?;
+            // The length prefix counts the payload that follows.
+            let length = (1 + frame::DATA_HEADER_BYTES + message.payload.len()) as u64;
+            header_bytes[..8].copy_from_slice(&length.to_le_bytes());
+            stream.tls.writer().write_all(&header_bytes)?;
+            for chunk in message.payload.chunks(CHUNK_BYTES) {
+                stream.tls.writer().write_all(chunk)?;
+                stream.unflushed += chunk.len();
+                if stream.unflushed >= CHUNK_BYTES {
+                    stream.flush()?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Queues a small frame (beat, end) to `peer`, dialing it for at most
+    /// `patience` if there is no stream yet.
+    pub fn send_frame(&self, peer: &str, frame: &Frame, patience: Duration) -> Result<(), TransportError> {
+        self.with_stream(peer, patience, |stream| frame::write_frame(&mut stream.tls.writer(), frame))
+    }
+
+    /// Writes out everything queued to `peer`, in one write where it fits.
+    pub fn flush(&self, peer: &str) -> Result<(), TransportError> {
+        let slot = self.slot(peer);
+        let mut slot = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(stream) = slot.as_mut()
+            && let Err(error) = stream.flush()
+        {
+            *slot = None;
+            return Err(TransportError::Connection {
+                peer: peer.to_string(),
+                reason: format!("sending failed: {error}"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Dials `peer`, retrying while it is not listening yet (for at most
+    /// `patience`); TLS failures are not retried.
+    fn dial(&self, peer: &str, patience: Duration) -> Result<Outgoing, String> {
+        let endpoint = &self.config.party(peer).map_err(|e| e.to_string())?.endpoint;
+        let deadline = Instant::now() + patience;
+        loop {
+            match connect(&self.identity, peer, endpoint, Role::Peer, self.config.timeout * 4) {
+                Ok((tls, tcp)) => return Ok(Outgoing { tls, tcp, unflushed: 0 }),
+                Err(Dial::Unreachable(_)) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(Dial::Unreachable(reason) | Dial::Refused(reason)) => return Err(reason),
+            }
+        }
+    }
+}
+
+/// Why a dial failed.
+pub enum Dial {
+    /// Nobody listens there (yet): worth retrying.
+    Unreachable(String),
+    /// TLS or the hello failed: not worth retrying.
+    Refused(String),
+}
+
+/// Connects to `peer` at `endpoint` as `identity`, checks the peer's
+/// certificate names `peer`, and exchanges the hello for `role`.
+pub fn connect(
+    identity: &Identity,
+    peer: &str,
+    endpoint: &str,
+    role: Role,
+    write_timeout: Duration,
+) -> Result<(ClientConnection, TcpStream), Dial> {
+    let address = endpoint
+        .to_socket_addrs()
+        .map_err(|e| Dial::Refused(format!("cannot resolve {endpoint}: {e}")))?
+        .next()
+        .ok_or_else(|| Dial::Refused(format!("{endpoint} resolves to no address")))?;
+    let mut tcp = TcpStream::connect_timeout(&address, HANDSHAKE_TIMEOUT)
+        .map_err(|e| Dial::Unreachable(format!("cannot connect to {endpoint}: {e}")))?;
+    let refused = |e: &dyn std::fmt::Display| Dial::Refused(format!("{endpoint}: {e}"));
+    tcp.set_nodelay(true).map_err(|e| refused(&e))?;
+    tcp.set_read_timeout(Some(HANDSHAKE_TIMEOUT)).map_err(|e| refused(&e))?;
+    tcp.set_write_timeout(Some(write_timeout)).map_err(|e| refused(&e))?;
+    let name = ServerName::try_from(peer.to_string()).map_err(|e| refused(&e))?;
+    let mut tls = ClientConnection::new(Arc::clone(&identity.client), name).map_err(|e| refused(&e))?;
+    tls.set_buffer_limit(None);
+    {
+        let mut stream = rustls::Stream::new(&mut tls, &mut tcp);
+        frame::write_frame(&mut stream, &Frame::Hello { version: frame::VERSION, role })
+            .and_then(|_| stream.flush())
+            .map_err(|e| refused(&format!("TLS handshake failed: {e}")))?;
+        match frame::read_frame(&mut stream, 64) {
+            Ok(Frame::Ack) => {}
+            Ok(other) => return Err(refused(&format!("answered the hello with {other:?}"))),
+            Err(FrameError::Closed) => {
+                return Err(refused(&"closed the connection (it does not accept this party's certificate?)"));
+            }
+            Err(error) => return Err(refused(&format!("TLS handshake failed: {error}"))),
+        }
+    }
+    tcp.set_read_timeout(None).map_err(|e| refused(&e))?;
+    Ok((tls, tcp))
+}
+
+/// A control stream to a worker, as an operator.
+pub type ControlStream = StreamOwned<ClientConnection, TcpStream>;
