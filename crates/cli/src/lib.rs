@@ -10,6 +10,7 @@ pub mod bench_paillier;
 pub mod bench_pond;
 pub mod bench_training;
 pub mod input;
+pub mod networked;
 pub mod predict_paillier;
 pub mod predict_pond;
 pub mod train;

@@ -1,8 +1,8 @@
 //! `blindfold`: private machine learning from the command line.
 
 use blindfold_cli::{
-    bench, bench_inference, bench_kernels, bench_paillier, bench_pond, bench_training, predict_paillier,
-    predict_pond, train,
+    bench, bench_inference, bench_kernels, bench_paillier, bench_pond, bench_training, networked,
+    predict_paillier, predict_pond, train,
 };
 use blindfold_ir::Ring;
 use blindfold_ml::training::{self, ModelKind};
@@ -10,6 +10,7 @@ use blindfold_onnx::SigmoidMethod;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use blindfold_ml::demo::Demo;
 use blindfold_runtime::{Protocol, SessionOptions};
@@ -158,6 +159,54 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve as one party of a deployment: accept the peers and operators
+    /// the parties file names (mutual TLS), run the sessions operators
+    /// launch — only graphs this party's operator approved — reading inputs
+    /// from and writing outputs to this party's data folder. Runs until
+    /// stopped.
+    Worker {
+        /// The parties file (parties.toml).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Which party this worker is.
+        #[arg(long, value_name = "NAME")]
+        party: String,
+    },
+    /// Make a test CA and a certificate and key for every party and
+    /// operator of a parties file (for trying workers out; use your own PKI
+    /// in production).
+    Certs {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// The folder to write ca.pem, ca.key, NAME.pem, NAME.key to.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Graph files: build the graph a job runs (for an operator to review
+    /// and approve), print a graph file's hash.
+    Graph {
+        #[command(subcommand)]
+        action: GraphAction,
+    },
+    /// Launch a session on running workers (see `blindfold worker`): each
+    /// worker checks the graph's hash against its approvals, reads its own
+    /// inputs and writes its own outputs; this prints the graph hash, the
+    /// profile and where the outputs went.
+    Run {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// The operator to launch as (default: the file's only operator).
+        #[arg(long = "as", value_name = "OPERATOR")]
+        operator: Option<String>,
+        /// Seconds a party waits on a silent, idle peer (default: the file's timeout_s).
+        #[arg(long, value_name = "SECONDS")]
+        timeout: Option<f64>,
+        /// Print one JSON record.
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        job: RunJob,
+    },
     /// Measure a benchmark suite on this machine (figures beside their
     /// plaintext twin from the same run).
     Bench {
@@ -181,6 +230,81 @@ enum Command {
         /// inference: compare on x mod 2^BITS (default: the whole ring).
         #[arg(long, value_name = "BITS")]
         comparison_bits: Option<u32>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum GraphAction {
+    /// Print the hash a party approves (BLAKE3 of the graph file).
+    Hash { file: PathBuf },
+    /// Write the graph `blindfold run predict` runs for a model, and print its hash.
+    Predict {
+        #[command(flatten)]
+        model: PredictGraph,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+/// What the prediction graph depends on.
+#[derive(Debug, clap::Args)]
+struct PredictGraph {
+    /// The ONNX model (its architecture; the weights stay with the owner).
+    #[arg(long, value_name = "FILE")]
+    model: PathBuf,
+    /// Inputs per session.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    batch: u64,
+    #[arg(long, value_enum, default_value_t = SigmoidChoice::Clamped)]
+    sigmoid: SigmoidChoice,
+    #[arg(long, value_name = "BITS")]
+    comparison_bits: Option<u32>,
+}
+
+impl PredictGraph {
+    fn sigmoid(&self) -> SigmoidMethod {
+        match self.sigmoid {
+            SigmoidChoice::Clamped => SigmoidMethod::Clamped,
+            SigmoidChoice::Polynomial => SigmoidMethod::Polynomial,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum RunJob {
+    /// A private prediction: model-owner's worker reads the model's weights,
+    /// prediction-client's worker reads its inputs; only the client's
+    /// worker gets (and writes) the outputs.
+    Predict {
+        #[command(flatten)]
+        graph: PredictGraph,
+        /// The model file on the model owner's machine, inside its data
+        /// folder (default: the --model file's name).
+        #[arg(long, value_name = "PATH")]
+        weights: Option<String>,
+        /// The client's inputs on its machine, inside its data folder.
+        #[arg(long, value_name = "PATH")]
+        input: String,
+        /// Multiply the client's inputs by this.
+        #[arg(long)]
+        scale: Option<f64>,
+        /// The first row of the client's file to predict (then --batch rows).
+        #[arg(long, default_value_t = 0)]
+        first: usize,
+        /// The folder, inside the client's data folder, for its outputs
+        /// (default: outputs/SESSION).
+        #[arg(long, value_name = "PATH")]
+        out: Option<String>,
+    },
+    /// Any graph file: inputs as PARTY:INPUT=PATH (a path in that party's
+    /// data folder), outputs written by their receivers.
+    Graph {
+        file: PathBuf,
+        #[arg(long = "input", value_name = "PARTY:INPUT=PATH")]
+        inputs: Vec<String>,
+        /// The folder, inside each receiver's data folder, for its outputs.
+        #[arg(long, value_name = "PATH")]
+        out: Option<String>,
     },
 }
 
@@ -386,6 +510,101 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 println!("{}", serde_json::to_string_pretty(&outcome.json())?);
             } else {
                 println!("{outcome}");
+            }
+        }
+        Command::Worker { config, party } => {
+            let config = blindfold_network::Config::load(&config)?;
+            let started = std::time::Instant::now();
+            let name = party.clone();
+            let log =
+                move |line: &str| eprintln!("[{:10.3} s] {name}: {line}", started.elapsed().as_secs_f64());
+            let worker = blindfold_network::worker::Worker::bind(
+                config,
+                &party,
+                networked::input_reader(),
+                std::sync::Arc::new(log),
+            )?;
+            eprintln!("{party}: listening on {}", worker.local_address()?);
+            worker.serve()?;
+        }
+        Command::Certs { config, out } => {
+            let config = blindfold_network::Config::load(&config)?;
+            let names: Vec<String> = config.parties.keys().chain(config.operators.keys()).cloned().collect();
+            let files = blindfold_network::certificates::generate(&names, "blindfold test CA", &out)?;
+            println!(
+                "wrote {} files to {} (a test CA; keep the .key files private)",
+                files.len(),
+                out.display()
+            );
+        }
+        Command::Graph { action: GraphAction::Hash { file } } => {
+            let graph = blindfold_network::approval::read_graph(&file)?;
+            println!("{}", graph.hash());
+        }
+        Command::Graph { action: GraphAction::Predict { model, out } } => {
+            let imported = networked::prediction_graph(
+                &model.model,
+                model.batch as usize,
+                model.sigmoid(),
+                model.comparison_bits,
+            )?;
+            std::fs::write(&out, imported.graph.to_bytes()).map_err(|e| format!("{}: {e}", out.display()))?;
+            println!("{}", imported.graph.hash());
+        }
+        Command::Run { config, operator, timeout, json, job } => {
+            let config = blindfold_network::Config::load(&config)?;
+            let operator = networked::operator(&config, operator)?;
+            let timeout = match timeout {
+                Some(seconds) if seconds.is_finite() && seconds > 0.0 => {
+                    Some(Duration::from_secs_f64(seconds))
+                }
+                Some(seconds) => {
+                    return Err(format!("--timeout {seconds}: give a positive number of seconds").into());
+                }
+                None => None,
+            };
+            let launched = match job {
+                RunJob::Predict { graph, weights, input, scale, first, out } => {
+                    let weights = match weights {
+                        Some(path) => path,
+                        None => graph
+                            .model
+                            .file_name()
+                            .map(|n| n.to_string_lossy().to_string())
+                            .ok_or("--model has no file name: give --weights")?,
+                    };
+                    let request = networked::PredictRequest {
+                        model: graph.model.clone(),
+                        weights,
+                        input,
+                        scale,
+                        batch: graph.batch as usize,
+                        first,
+                        out,
+                        sigmoid: graph.sigmoid(),
+                        comparison_bits: graph.comparison_bits,
+                        timeout,
+                    };
+                    let graph = networked::prediction_graph(
+                        &request.model,
+                        request.batch,
+                        request.sigmoid,
+                        request.comparison_bits,
+                    )?
+                    .graph;
+                    eprintln!("graph {}", graph.hash());
+                    networked::run_predict(&config, &operator, &request)?.1
+                }
+                RunJob::Graph { file, inputs, out } => {
+                    let graph = blindfold_network::approval::read_graph(&file)?;
+                    eprintln!("graph {}", graph.hash());
+                    networked::run_graph(&config, &operator, graph, &inputs, out, timeout)?
+                }
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&networked::launched_json(&launched))?);
+            } else {
+                print!("{}", networked::launched_text(&launched));
             }
         }
         Command::Bench { suite, json, runs, quick, models, networks, comparison_bits } => {

@@ -26,10 +26,13 @@ pub struct NetworkEndpoint {
 }
 
 impl NetworkEndpoint {
-    /// Opens `session` with `peers` on `links`; peers are told that the
-    /// party is busy at most every `timeout / 4`.
+    /// Opens `session` with `peers` on `links` and connects to every peer
+    /// ([`Links::join`]; a failure is reported by the first send or
+    /// receive); peers are told that the party is busy at most every
+    /// `timeout / 4`.
     pub fn new(links: Arc<Links>, session: u64, peers: Vec<String>, timeout: Duration) -> NetworkEndpoint {
         links.open_session(session, &peers);
+        let deferred = links.join(session, &peers).err();
         NetworkEndpoint {
             links,
             session,
@@ -37,7 +40,7 @@ impl NetworkEndpoint {
             unflushed: BTreeSet::new(),
             last_beat: Instant::now(),
             beat_every: timeout / 4,
-            deferred: None,
+            deferred,
         }
     }
 
@@ -64,6 +67,9 @@ impl Endpoint for NetworkEndpoint {
             return Err(error);
         }
         self.known(peer)?;
+        if let Some(error) = self.links.gone(self.session, peer) {
+            return Err(error);
+        }
         self.links.send(peer, &message)?;
         self.unflushed.insert(peer.to_string());
         Ok(())

@@ -191,6 +191,55 @@ impl Links {
         }
     }
 
+    /// Why `peer` can no longer take part in `session`, if it cannot: it
+    /// left it, or its stream failed. (A sender stops at once instead of
+    /// computing for a session that is over.)
+    pub fn gone(&self, session: u64, peer: &str) -> Option<TransportError> {
+        let mailboxes = self.lock();
+        match &mailboxes.boxes.get(&(session, peer.to_string()))?.closed {
+            Some(Closed::Left) => Some(TransportError::PeerLeft { peer: peer.to_string() }),
+            Some(Closed::Failed(reason)) => {
+                Some(TransportError::Connection { peer: peer.to_string(), reason: reason.clone() })
+            }
+            None => None,
+        }
+    }
+
+    /// Makes sure there is a live stream to each of `peers` (redialing one
+    /// whose peer went away since it was last used), in parallel, and tells
+    /// each that this party joined `session`: from then on each peer reads
+    /// a stream from this party, so that if this party's process dies they
+    /// learn it at once.
+    pub fn join(&self, session: u64, peers: &[String]) -> Result<(), TransportError> {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = peers
+                .iter()
+                .map(|peer| {
+                    scope.spawn(move || {
+                        self.drop_if_stale(peer);
+                        self.send_frame(peer, &Frame::Beat { session }, self.config.timeout)?;
+                        self.flush(peer)
+                    })
+                })
+                .collect();
+            handles.into_iter().try_for_each(|handle| handle.join().expect("a join thread panicked"))
+        })
+    }
+
+    /// Drops the stream to `peer` if the peer closed it (it never writes
+    /// on it, so anything readable means it is gone).
+    fn drop_if_stale(&self, peer: &str) {
+        let slot = self.slot(peer);
+        let mut slot = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(stream) = slot.as_ref() else { return };
+        let alive = stream.tcp.set_nonblocking(true).is_ok()
+            && matches!(stream.tcp.peek(&mut [0u8; 1]), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+            && stream.tcp.set_nonblocking(false).is_ok();
+        if !alive {
+            *slot = None;
+        }
+    }
+
     /// Reads `peer`'s stream into the mailboxes until it ends; then fails
     /// the sessions waiting on it with the cause, which it returns.
     pub fn serve_peer(&self, peer: &str, mut stream: impl std::io::Read) -> FrameError {
