@@ -1,0 +1,218 @@
+//! Five `blindfold worker` processes on loopback (server0, server1,
+//! producer, model-owner, prediction-client) with certificates made by
+//! `blindfold certs`: `blindfold run predict` gets the in-process session's
+//! predictions; killing a worker mid-session ends the others with errors
+//! naming it within the timeout, and the workers serve the next session.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use blindfold_network::local::{LocalDeployment, prepare};
+use blindfold_onnx::{ImportOptions, import};
+use blindfold_runtime::Session;
+use ndarray::{ArrayD, Axis};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_blindfold");
+const SCALE: f64 = 1.0 / 255.0;
+
+fn repository(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+}
+
+fn parties() -> Vec<String> {
+    blindfold_cli::networked::prediction_parties()
+}
+
+struct Workers {
+    deployment: LocalDeployment,
+    children: BTreeMap<String, Child>,
+}
+
+impl Workers {
+    /// A deployment in a fresh folder, certificates remade by `blindfold
+    /// certs`, models and images in the owners' data folders.
+    fn new(name: &str, timeout_s: f64) -> Workers {
+        let dir = std::env::temp_dir().join(format!("blindfold-workers-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let deployment = prepare(&dir, &parties(), &["operator".to_string()], timeout_s).unwrap();
+        let certs = Command::new(BINARY)
+            .args(["certs", "--config"])
+            .arg(&deployment.config_path)
+            .arg("--out")
+            .arg(dir.join("certs"))
+            .output()
+            .unwrap();
+        assert!(certs.status.success(), "{}", String::from_utf8_lossy(&certs.stderr));
+        for network in ["a", "c"] {
+            let model = format!("mnist-{network}.onnx");
+            std::fs::copy(
+                repository(&format!("models/{model}")),
+                deployment.data("model-owner").join(&model),
+            )
+            .unwrap();
+        }
+        let images: ArrayD<f64> = ndarray_npy::read_npy(repository("models/mnist-sample-images.npy"))
+            .or_else(|_| {
+                ndarray_npy::read_npy::<_, ArrayD<u8>>(repository("models/mnist-sample-images.npy"))
+                    .map(|a| a.mapv(f64::from))
+            })
+            .unwrap();
+        let many = ndarray::concatenate(Axis(0), &vec![images.view(); 4]).unwrap();
+        ndarray_npy::write_npy(deployment.data("prediction-client").join("images.npy"), &many).unwrap();
+        let mut workers = Workers { deployment, children: BTreeMap::new() };
+        for party in parties() {
+            workers.start(&party);
+        }
+        workers
+    }
+
+    fn start(&mut self, party: &str) {
+        let log = std::fs::File::create(self.deployment.dir.join(format!("{party}.log"))).unwrap();
+        let child = Command::new(BINARY)
+            .args(["worker", "--config"])
+            .arg(&self.deployment.config_path)
+            .args(["--party", party])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.children.insert(party.to_string(), child);
+    }
+
+    fn kill(&mut self, party: &str) {
+        let mut child = self.children.remove(party).unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    fn log(&self, party: &str) -> String {
+        std::fs::read_to_string(self.deployment.dir.join(format!("{party}.log"))).unwrap_or_default()
+    }
+
+    /// Approves network `network`'s graph at batch `batch` everywhere.
+    fn approve(&self, network: &str, batch: usize) -> String {
+        let file = self.deployment.dir.join(format!("{network}-{batch}.graph"));
+        let output = Command::new(BINARY)
+            .args(["graph", "predict", "--model"])
+            .arg(repository(&format!("models/mnist-{network}.onnx")))
+            .args(["--batch", &batch.to_string(), "--out"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let graph = blindfold_network::approval::read_graph(&file).unwrap();
+        self.deployment.approve(&graph, &parties()).unwrap();
+        String::from_utf8(output.stdout).unwrap().trim().to_string()
+    }
+
+    fn predict(&self, network: &str, batch: usize, first: usize, out: &str) -> Command {
+        let mut command = Command::new(BINARY);
+        command
+            .args(["run", "--json", "--config"])
+            .arg(&self.deployment.config_path)
+            .args(["predict", "--model"])
+            .arg(repository(&format!("models/mnist-{network}.onnx")))
+            .args(["--batch", &batch.to_string(), "--first", &first.to_string()])
+            .args(["--input", "images.npy", "--scale", &SCALE.to_string(), "--out", out]);
+        command
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for child in self.children.values_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+#[test]
+fn five_worker_processes_predict_like_the_in_process_session() {
+    let workers = Workers::new("predict", 20.0);
+    let hash = workers.approve("a", 16);
+    let output = workers.predict("a", 16, 0, "first").output().unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let record: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(record["graph"], hash.as_str());
+    assert!(String::from_utf8_lossy(&output.stderr).contains(&hash));
+    let logits: ArrayD<f64> =
+        ndarray_npy::read_npy(workers.deployment.data("prediction-client").join("first/logits.npy")).unwrap();
+
+    // The same prediction, every party a thread of this process.
+    let bytes = std::fs::read(repository("models/mnist-a.onnx")).unwrap();
+    let model = import(&bytes, ImportOptions { batch: 16, ..ImportOptions::default() }).unwrap();
+    let images: ArrayD<f64> =
+        ndarray_npy::read_npy(workers.deployment.data("prediction-client").join("images.npy")).unwrap();
+    let x = images.slice_axis(Axis(0), (0..16).into()).mapv(|v| v * SCALE);
+    let x = x.into_shape_with_order(model.input_shape.clone()).unwrap();
+    let local = Session::new(model.graph.clone()).run(model.inputs(x)).unwrap();
+    let expected = local.output("prediction-client", &model.output).unwrap();
+    assert_eq!(logits.shape(), expected.shape());
+    let classes = |a: &ArrayD<f64>| -> Vec<usize> {
+        a.outer_iter()
+            .map(|row| row.iter().enumerate().max_by(|x, y| x.1.total_cmp(y.1)).unwrap().0)
+            .collect()
+    };
+    assert_eq!(classes(&logits), classes(expected));
+    let labels: Vec<usize> =
+        ndarray_npy::read_npy::<_, ArrayD<f64>>(repository("models/mnist-sample-labels.npy"))
+            .map(|a| a.iter().map(|&v| v as usize).collect())
+            .or_else(|_| {
+                ndarray_npy::read_npy::<_, ArrayD<u8>>(repository("models/mnist-sample-labels.npy"))
+                    .map(|a| a.iter().map(|&v| v as usize).collect())
+            })
+            .unwrap();
+    assert_eq!(classes(&logits), labels);
+    // Logits within the truncation error of the in-process run (a few
+    // units in the last of 16 fractional bits, through four layers).
+    for (a, b) in logits.iter().zip(expected) {
+        assert!((a - b).abs() < 0.01, "{a} vs {b}");
+    }
+    // Same protocol, same bytes and rounds.
+    assert_eq!(record["rounds"], local.report.rounds);
+    assert_eq!(record["bytes_sent"], local.report.bytes_sent + local.report.offline_bytes_sent);
+    // Outputs stay on the client's disk; nothing else was written elsewhere.
+    assert!(!workers.deployment.data("server0").join("first").exists());
+}
+
+#[test]
+fn killing_a_worker_mid_session_ends_the_others_naming_it_and_the_rest_keep_serving() {
+    let timeout_s = 10.0;
+    let mut workers = Workers::new("kill", timeout_s);
+    workers.approve("c", 64);
+    workers.approve("a", 16);
+    let session =
+        workers.predict("c", 64, 0, "c").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    // Kill server1 once the session runs there.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !workers.log("server1").contains("started by operator") {
+        assert!(Instant::now() < deadline, "the session never started: {}", workers.log("server1"));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    workers.kill("server1");
+    let killed = Instant::now();
+    let output = session.wait_with_output().unwrap();
+    let ended = killed.elapsed();
+    let message = text(&output);
+    assert!(!output.status.success(), "the session survived a dead server: {message}");
+    assert!(ended < Duration::from_secs_f64(timeout_s), "took {ended:?}: {message}");
+    assert!(message.contains("server1: the worker's connection closed before it answered"), "{message}");
+    // Every party still in the session names server1 as the cause.
+    for party in ["server0", "producer"] {
+        let line = message.lines().find(|l| l.trim_start().starts_with(&format!("{party}:"))).unwrap_or("");
+        assert!(line.contains("server1"), "{party}: {message}");
+    }
+    // server1 back: the same workers run the next session.
+    workers.start("server1");
+    let output = workers.predict("a", 16, 16, "after").output().unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(workers.deployment.data("prediction-client").join("after/logits.npy").exists());
+}
