@@ -13,6 +13,7 @@ use blindfold_onnx::{ImportOptions, SigmoidMethod, import};
 use ndarray::{Axis, IxDyn, concatenate};
 
 use crate::bench::Record;
+use crate::bench_network::TlsBench;
 use crate::bench_pond::measure;
 use crate::input::read_array;
 
@@ -20,13 +21,16 @@ use crate::input::read_array;
 pub const NETWORKS: [&str; 6] = ["a", "b", "c", "d", "a-sigmoid", "c-sigmoid-avgpool"];
 
 /// Measures each of `networks` (names as in `models/mnist-NAME.onnx`) at
-/// batch 1 and 100; `quick` measures batch 1 only.
+/// batch 1 and 100; `quick` measures batch 1 only. With `workers` (the
+/// TLS transport), each workload is also run on the worker processes, and
+/// that record follows the in-process one.
 pub fn run(
     runs: usize,
     models: &Path,
     networks: &[String],
     quick: bool,
     comparison_bits: Option<u32>,
+    mut workers: Option<&mut TlsBench>,
 ) -> Result<Vec<Record>, Box<dyn std::error::Error>> {
     let images_path = models.join("mnist-sample-images.npy");
     let images = read_array(&images_path)?.mapv(|pixel| pixel / 255.0);
@@ -54,17 +58,26 @@ pub fn run(
                 .into_shape_with_order(IxDyn(&imported.input_shape))
                 .map_err(|_| format!("{}: the model does not take 1x28x28 images", path.display()))?;
             let comparisons = comparisons(&imported.graph);
-            let inputs = imported.inputs(x);
-            let record = measure(
-                "inference",
-                &(display_name(network) + suffix),
-                Some(batch),
-                imported.graph,
-                inputs,
-                runs,
-            )?;
+            let name = display_name(network) + suffix;
             let bits = comparison_bits.map_or_else(|| "ring".to_string(), |b| b.to_string());
-            records.push(record.with("comparisons", comparisons).with("comparison_bits", bits));
+            let networked = match workers.as_deref_mut() {
+                Some(workers) => Some(workers.measure(&name, &path, &imported, &x, runs)?),
+                None => None,
+            };
+            let inputs = imported.inputs(x);
+            let record = measure("inference", &name, Some(batch), imported.graph, inputs, runs)?;
+            let in_process_s = record.median_s;
+            records.push(record.with("comparisons", comparisons).with("comparison_bits", bits.clone()));
+            if let Some(networked) = networked {
+                let ratio = networked.median_s / in_process_s;
+                records.push(
+                    networked
+                        .with("comparisons", comparisons)
+                        .with("comparison_bits", bits)
+                        .with("in_process_median_s", in_process_s)
+                        .with("ratio_to_in_process", (ratio * 100.0).round() / 100.0),
+                );
+            }
         }
     }
     Ok(records)

@@ -230,6 +230,11 @@ enum Command {
         /// inference: compare on x mod 2^BITS (default: the whole ring).
         #[arg(long, value_name = "BITS")]
         comparison_bits: Option<u32>,
+        /// inference: in-process only, or also tls (five worker processes of
+        /// this binary on loopback with mutual TLS; each record follows its
+        /// in-process twin from the same run).
+        #[arg(long, value_enum, default_value_t = TransportChoice::InProcess)]
+        transport: TransportChoice,
     },
 }
 
@@ -306,6 +311,12 @@ enum RunJob {
         #[arg(long, value_name = "PATH")]
         out: Option<String>,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TransportChoice {
+    InProcess,
+    Tls,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -585,15 +596,16 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                         comparison_bits: graph.comparison_bits,
                         timeout,
                     };
-                    let graph = networked::prediction_graph(
+                    let model = networked::prediction_graph(
                         &request.model,
                         request.batch,
                         request.sigmoid,
                         request.comparison_bits,
-                    )?
-                    .graph;
-                    eprintln!("graph {}", graph.hash());
-                    networked::run_predict(&config, &operator, &request)?.1
+                    )?;
+                    eprintln!("graph {}", model.graph.hash());
+                    let timeout = request.timeout.unwrap_or(config.timeout);
+                    let session = networked::prediction_launch(&model, &request, timeout);
+                    blindfold_network::launcher::launch(&config, &operator, session)?
                 }
                 RunJob::Graph { file, inputs, out } => {
                     let graph = blindfold_network::approval::read_graph(&file)?;
@@ -607,7 +619,10 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 print!("{}", networked::launched_text(&launched));
             }
         }
-        Command::Bench { suite, json, runs, quick, models, networks, comparison_bits } => {
+        Command::Bench { suite, json, runs, quick, models, networks, comparison_bits, transport } => {
+            if transport == TransportChoice::Tls && !matches!(suite, Suite::Inference) {
+                return Err("--transport tls applies to the inference suite".into());
+            }
             let records = match suite {
                 Suite::Kernels => bench_kernels::run(runs as usize, quick),
                 Suite::Pond => bench_pond::run(runs as usize)?,
@@ -617,7 +632,18 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     } else {
                         networks
                     };
-                    bench_inference::run(runs as usize, &models, &networks, quick, comparison_bits)?
+                    let mut workers = match transport {
+                        TransportChoice::Tls => Some(blindfold_cli::bench_network::TlsBench::start()?),
+                        TransportChoice::InProcess => None,
+                    };
+                    bench_inference::run(
+                        runs as usize,
+                        &models,
+                        &networks,
+                        quick,
+                        comparison_bits,
+                        workers.as_mut(),
+                    )?
                 }
                 Suite::Training => bench_training::run(runs as usize, quick)?,
                 Suite::Paillier => bench_paillier::run(runs as usize, quick)?,

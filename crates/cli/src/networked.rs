@@ -115,13 +115,9 @@ pub fn prediction_parties() -> Vec<String> {
         .collect()
 }
 
-/// Builds the graph and launches the prediction.
-pub fn run_predict(
-    config: &Config,
-    operator: &str,
-    request: &PredictRequest,
-) -> Result<(Graph, Launched), String> {
-    let model = prediction_graph(&request.model, request.batch, request.sigmoid, request.comparison_bits)?;
+/// The session a prediction launches: the owner's worker reads the model's
+/// weights, the client's its rows; only the client receives.
+pub fn prediction_launch(model: &ImportedModel, request: &PredictRequest, timeout: Duration) -> Launch {
     let options = ImportOptions::default();
     let parts = BTreeMap::from([
         (
@@ -144,19 +140,7 @@ pub fn run_predict(
             },
         ),
     ]);
-    let graph = model.graph;
-    let launched = launch(
-        config,
-        operator,
-        Launch {
-            graph: graph.clone(),
-            parties: prediction_parties(),
-            parts,
-            timeout: request.timeout.unwrap_or(config.timeout),
-        },
-    )
-    .map_err(|e| e.to_string())?;
-    Ok((graph, launched))
+    Launch { graph: model.graph.clone(), parties: prediction_parties(), parts, timeout }
 }
 
 /// The operator's record of a launched session (no values: it has none).

@@ -4,12 +4,11 @@
 //! predictions; killing a worker mid-session ends the others with errors
 //! naming it within the timeout, and the workers serve the next session.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use blindfold_network::local::{LocalDeployment, prepare};
+use blindfold_cli::local_workers::LocalWorkers;
 use blindfold_onnx::{ImportOptions, import};
 use blindfold_runtime::Session;
 use ndarray::{ArrayD, Axis};
@@ -26,25 +25,29 @@ fn parties() -> Vec<String> {
 }
 
 struct Workers {
-    deployment: LocalDeployment,
-    children: BTreeMap<String, Child>,
+    local: LocalWorkers,
 }
 
 impl Workers {
-    /// A deployment in a fresh folder, certificates remade by `blindfold
-    /// certs`, models and images in the owners' data folders.
+    /// Workers in a fresh folder, certificates remade by `blindfold certs`
+    /// (then the workers restarted), models and images in the owners' data
+    /// folders.
     fn new(name: &str, timeout_s: f64) -> Workers {
         let dir = std::env::temp_dir().join(format!("blindfold-workers-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let deployment = prepare(&dir, &parties(), &["operator".to_string()], timeout_s).unwrap();
+        let mut local = LocalWorkers::start(&dir, Path::new(BINARY), &parties(), timeout_s).unwrap();
         let certs = Command::new(BINARY)
             .args(["certs", "--config"])
-            .arg(&deployment.config_path)
+            .arg(&local.deployment.config_path)
             .arg("--out")
             .arg(dir.join("certs"))
             .output()
             .unwrap();
         assert!(certs.status.success(), "{}", String::from_utf8_lossy(&certs.stderr));
+        for party in parties() {
+            local.kill(&party);
+            local.start_party(&party).unwrap();
+        }
+        let deployment = &local.deployment;
         for network in ["a", "c"] {
             let model = format!("mnist-{network}.onnx");
             std::fs::copy(
@@ -61,39 +64,24 @@ impl Workers {
             .unwrap();
         let many = ndarray::concatenate(Axis(0), &vec![images.view(); 4]).unwrap();
         ndarray_npy::write_npy(deployment.data("prediction-client").join("images.npy"), &many).unwrap();
-        let mut workers = Workers { deployment, children: BTreeMap::new() };
-        for party in parties() {
-            workers.start(&party);
-        }
-        workers
+        Workers { local }
     }
 
     fn start(&mut self, party: &str) {
-        let log = std::fs::File::create(self.deployment.dir.join(format!("{party}.log"))).unwrap();
-        let child = Command::new(BINARY)
-            .args(["worker", "--config"])
-            .arg(&self.deployment.config_path)
-            .args(["--party", party])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.children.insert(party.to_string(), child);
+        self.local.start_party(party).unwrap();
     }
 
     fn kill(&mut self, party: &str) {
-        let mut child = self.children.remove(party).unwrap();
-        child.kill().unwrap();
-        child.wait().unwrap();
+        self.local.kill(party);
     }
 
     fn log(&self, party: &str) -> String {
-        std::fs::read_to_string(self.deployment.dir.join(format!("{party}.log"))).unwrap_or_default()
+        self.local.log(party)
     }
 
     /// Approves network `network`'s graph at batch `batch` everywhere.
     fn approve(&self, network: &str, batch: usize) -> String {
-        let file = self.deployment.dir.join(format!("{network}-{batch}.graph"));
+        let file = self.local.deployment.dir.join(format!("{network}-{batch}.graph"));
         let output = Command::new(BINARY)
             .args(["graph", "predict", "--model"])
             .arg(repository(&format!("models/mnist-{network}.onnx")))
@@ -103,7 +91,7 @@ impl Workers {
             .unwrap();
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         let graph = blindfold_network::approval::read_graph(&file).unwrap();
-        self.deployment.approve(&graph, &parties()).unwrap();
+        self.local.deployment.approve(&graph, &parties()).unwrap();
         String::from_utf8(output.stdout).unwrap().trim().to_string()
     }
 
@@ -111,21 +99,12 @@ impl Workers {
         let mut command = Command::new(BINARY);
         command
             .args(["run", "--json", "--config"])
-            .arg(&self.deployment.config_path)
+            .arg(&self.local.deployment.config_path)
             .args(["predict", "--model"])
             .arg(repository(&format!("models/mnist-{network}.onnx")))
             .args(["--batch", &batch.to_string(), "--first", &first.to_string()])
             .args(["--input", "images.npy", "--scale", &SCALE.to_string(), "--out", out]);
         command
-    }
-}
-
-impl Drop for Workers {
-    fn drop(&mut self) {
-        for child in self.children.values_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }
 
@@ -143,13 +122,14 @@ fn five_worker_processes_predict_like_the_in_process_session() {
     assert_eq!(record["graph"], hash.as_str());
     assert!(String::from_utf8_lossy(&output.stderr).contains(&hash));
     let logits: ArrayD<f64> =
-        ndarray_npy::read_npy(workers.deployment.data("prediction-client").join("first/logits.npy")).unwrap();
+        ndarray_npy::read_npy(workers.local.deployment.data("prediction-client").join("first/logits.npy"))
+            .unwrap();
 
     // The same prediction, every party a thread of this process.
     let bytes = std::fs::read(repository("models/mnist-a.onnx")).unwrap();
     let model = import(&bytes, ImportOptions { batch: 16, ..ImportOptions::default() }).unwrap();
     let images: ArrayD<f64> =
-        ndarray_npy::read_npy(workers.deployment.data("prediction-client").join("images.npy")).unwrap();
+        ndarray_npy::read_npy(workers.local.deployment.data("prediction-client").join("images.npy")).unwrap();
     let x = images.slice_axis(Axis(0), (0..16).into()).mapv(|v| v * SCALE);
     let x = x.into_shape_with_order(model.input_shape.clone()).unwrap();
     let local = Session::new(model.graph.clone()).run(model.inputs(x)).unwrap();
@@ -179,7 +159,7 @@ fn five_worker_processes_predict_like_the_in_process_session() {
     assert_eq!(record["rounds"], local.report.rounds);
     assert_eq!(record["bytes_sent"], local.report.bytes_sent + local.report.offline_bytes_sent);
     // Outputs stay on the client's disk; nothing else was written elsewhere.
-    assert!(!workers.deployment.data("server0").join("first").exists());
+    assert!(!workers.local.deployment.data("server0").join("first").exists());
 }
 
 #[test]
@@ -214,5 +194,5 @@ fn killing_a_worker_mid_session_ends_the_others_naming_it_and_the_rest_keep_serv
     workers.start("server1");
     let output = workers.predict("a", 16, 16, "after").output().unwrap();
     assert!(output.status.success(), "{}", text(&output));
-    assert!(workers.deployment.data("prediction-client").join("after/logits.npy").exists());
+    assert!(workers.local.deployment.data("prediction-client").join("after/logits.npy").exists());
 }

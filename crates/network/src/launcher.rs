@@ -22,6 +22,7 @@ use crate::identity::Identity;
 use crate::links::{ControlStream, Dial, connect};
 
 /// A session to launch.
+#[derive(Clone, Debug)]
 pub struct Launch {
     pub graph: Graph,
     /// Every party (Pond's servers and producer, and the input and output
@@ -39,6 +40,9 @@ pub struct Launched {
     pub session: u64,
     pub hash: String,
     pub report: Report,
+    /// The longest party's session time (from its start to its end, after
+    /// its inputs were read): the figure to set beside an in-process run.
+    pub session_s: f64,
     /// The files each receiver wrote (on its own disk).
     pub outputs: BTreeMap<String, Vec<String>>,
 }
@@ -180,8 +184,9 @@ pub fn launch(config: &Config, operator: &str, launch: Launch) -> Result<Launche
         return Err(NetworkError::Failed { failures });
     }
     profiles.sort_by_key(|p| launch.parties.iter().position(|n| *n == p.party));
+    let session_s = profiles.iter().map(|p| p.wall_s).fold(0.0, f64::max);
     let report = Report::new("pond", "tls", wall_s, None, profiles);
-    Ok(Launched { session, hash, report, outputs })
+    Ok(Launched { session, hash, report, session_s, outputs })
 }
 
 /// Connects to `party`'s worker and asks it to prepare.

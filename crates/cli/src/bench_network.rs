@@ -1,0 +1,87 @@
+//! `blindfold bench inference --transport tls`: the same workloads on five
+//! worker processes of this binary on loopback, with mutual TLS, launched
+//! as an operator would. Each record's `median_s` is the launcher's
+//! end-to-end time (connections, graph checks, the owners reading their
+//! files, the session); `session_median_s` is the longest party's session
+//! alone, the figure to set beside the in-process run.
+
+use std::path::Path;
+
+use blindfold_network::launcher::launch;
+use blindfold_onnx::ImportedModel;
+use ndarray::ArrayD;
+
+use crate::bench::{Record, Timing};
+use crate::local_workers::LocalWorkers;
+use crate::networked::{PredictRequest, prediction_launch, prediction_parties};
+
+/// Worker processes for the benchmark.
+pub struct TlsBench {
+    workers: LocalWorkers,
+}
+
+impl TlsBench {
+    /// Starts the workers (this executable) in a scratch folder.
+    pub fn start() -> Result<TlsBench, Box<dyn std::error::Error>> {
+        let dir = std::env::temp_dir().join(format!("blindfold-bench-{}", std::process::id()));
+        let binary = std::env::current_exe()?;
+        let workers = LocalWorkers::start(&dir, &binary, &prediction_parties(), 120.0)?;
+        Ok(TlsBench { workers })
+    }
+
+    /// Runs `model` on input `x` over the workers: one warm-up, then `runs`.
+    pub fn measure(
+        &mut self,
+        name: &str,
+        model_path: &Path,
+        model: &ImportedModel,
+        x: &ArrayD<f64>,
+        runs: usize,
+    ) -> Result<Record, Box<dyn std::error::Error>> {
+        let deployment = &self.workers.deployment;
+        let model_file =
+            model_path.file_name().ok_or("the model has no file name")?.to_string_lossy().to_string();
+        std::fs::copy(model_path, deployment.data("model-owner").join(&model_file))?;
+        let input_file = format!("bench-{}.npy", x.shape()[0]);
+        ndarray_npy::write_npy(deployment.data("prediction-client").join(&input_file), x)?;
+        deployment.approve(&model.graph, &prediction_parties())?;
+        let request = PredictRequest {
+            model: model_path.to_path_buf(),
+            weights: model_file,
+            input: input_file,
+            scale: None,
+            batch: x.shape()[0],
+            first: 0,
+            out: Some("bench".into()),
+            sigmoid: Default::default(),
+            comparison_bits: None,
+            timeout: None,
+        };
+        let session = prediction_launch(model, &request, deployment.config.timeout);
+        let config = &deployment.config;
+        let first = launch(config, "operator", session.clone())?;
+        let (mut walls, mut sessions) = (Vec::new(), Vec::new());
+        for _ in 0..runs.max(1) {
+            let launched = launch(config, "operator", session.clone())?;
+            walls.push(launched.report.wall_s);
+            sessions.push(launched.session_s);
+        }
+        walls.sort_by(f64::total_cmp);
+        sessions.sort_by(f64::total_cmp);
+        let timing = Timing {
+            runs: walls.len(),
+            median_s: walls[walls.len() / 2],
+            min_s: walls[0],
+            max_s: walls[walls.len() - 1],
+        };
+        let mut record = Record::new("inference", name.to_string(), timing)
+            .with("session_median_s", sessions[sessions.len() / 2])
+            .with("offline_bytes", first.report.offline_bytes_sent);
+        record.protocol = Some("pond".into());
+        record.transport = Some("tls".into());
+        record.batch = Some(x.shape()[0]);
+        record.bytes_sent = Some(first.report.bytes_sent + first.report.offline_bytes_sent);
+        record.rounds = Some(first.report.rounds);
+        Ok(record)
+    }
+}
