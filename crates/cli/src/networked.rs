@@ -5,8 +5,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use blindfold_ir::Graph;
 use blindfold_network::Config;
@@ -20,15 +20,43 @@ use serde_json::json;
 
 use crate::input::read_array;
 
-/// How a worker reads an input source from its disk.
+/// A model's weights as last read: (modified, length, weights).
+type WeightsCache = Mutex<HashMap<PathBuf, (SystemTime, u64, Arc<HashMap<String, ArrayD<f64>>>)>>;
+
+/// How a worker reads an input source from its disk. A model's weights are
+/// kept between sessions until its file changes.
 pub fn input_reader() -> Arc<InputReader> {
-    Arc::new(|path: &Path, source: &InputSource, wanted: &[WantedInput]| read_source(path, source, wanted))
+    let cache: WeightsCache = Mutex::new(HashMap::new());
+    Arc::new(move |path: &Path, source: &InputSource, wanted: &[WantedInput]| {
+        read_source(path, source, wanted, &cache)
+    })
+}
+
+/// The weights of the ONNX model at `path`, from `cache` if unchanged.
+fn model_weights(path: &Path, cache: &WeightsCache) -> Result<Arc<HashMap<String, ArrayD<f64>>>, String> {
+    let file = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let metadata = std::fs::metadata(path).map_err(|e| format!("{file}: {e}"))?;
+    let stamp = (metadata.modified().unwrap_or(SystemTime::UNIX_EPOCH), metadata.len());
+    if let Some((modified, length, weights)) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(path)
+        && (*modified, *length) == stamp
+    {
+        return Ok(Arc::clone(weights));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("{file}: {e}"))?;
+    let weights =
+        Arc::new(import(&bytes, ImportOptions::default()).map_err(|e| format!("{file}: {e}"))?.weights);
+    cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(path.to_path_buf(), (stamp.0, stamp.1, Arc::clone(&weights)));
+    Ok(weights)
 }
 
 fn read_source(
     path: &Path,
     source: &InputSource,
     wanted: &[WantedInput],
+    cache: &WeightsCache,
 ) -> Result<HashMap<String, ArrayD<f64>>, String> {
     let file = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     match source {
@@ -61,10 +89,11 @@ fn read_source(
             Ok(HashMap::from([(input.clone(), array)]))
         }
         InputSource::ModelWeights { .. } => {
-            let bytes = std::fs::read(path).map_err(|e| format!("{file}: {e}"))?;
-            let model = import(&bytes, ImportOptions::default()).map_err(|e| format!("{file}: {e}"))?;
-            let weights: HashMap<String, ArrayD<f64>> =
-                model.weights.into_iter().filter(|(name, _)| wanted.iter().any(|(w, _)| w == name)).collect();
+            let weights: HashMap<String, ArrayD<f64>> = model_weights(path, cache)?
+                .iter()
+                .filter(|(name, _)| wanted.iter().any(|(w, _)| w == *name))
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect();
             if weights.is_empty() {
                 return Err(format!("{file}: none of its weights is an input of the graph"));
             }

@@ -45,6 +45,7 @@ struct Shared {
     reader: Arc<InputReader>,
     log: Arc<Logger>,
     running: Mutex<HashSet<u64>>,
+    approvals: approval::ApprovalCache,
 }
 
 /// A bound worker, ready to serve.
@@ -62,7 +63,14 @@ impl Worker {
             .map_err(|e| NetworkError::Io(format!("{party} cannot listen on {endpoint}: {e}")))?;
         let config = Arc::new(config);
         let links = Arc::new(Links::new(identity, Arc::clone(&config)));
-        let shared = Shared { config, links, reader, log, running: Mutex::new(HashSet::new()) };
+        let shared = Shared {
+            config,
+            links,
+            reader,
+            log,
+            running: Mutex::new(HashSet::new()),
+            approvals: approval::ApprovalCache::default(),
+        };
         Ok(Worker { listener, shared: Arc::new(shared) })
     }
 
@@ -216,7 +224,7 @@ fn prepare(shared: &Shared, request: &SessionRequest) -> std::result::Result<Pre
     let graph = Graph::from_bytes(&request.graph).map_err(|e| format!("the graph does not parse: {e}"))?;
     let hash = graph.hash();
     let party = config.party(me).map_err(|e| e.to_string())?;
-    let approval = approval::check(party, &hash);
+    let approval = shared.approvals.check(party, &hash);
     for problem in &approval.unreadable {
         (shared.log)(&format!("approved_dir: {problem}"));
     }
@@ -296,6 +304,7 @@ fn run(shared: &Shared, prepared: Prepared) -> Reply {
     // to the peers (the endpoint's end) instead of leaving them waiting.
     let endpoint = NetworkEndpoint::new(Arc::clone(&shared.links), prepared.session, peers, prepared.timeout);
     let mut inputs = HashMap::new();
+    let reading = Instant::now();
     for (path, source) in &prepared.inputs {
         match (shared.reader)(path, source, &wanted) {
             Ok(values) => inputs.extend(values),
@@ -304,6 +313,13 @@ fn run(shared: &Shared, prepared: Prepared) -> Reply {
                 return Reply::Failed { error: format!("{me}: reading its input: {error}") };
             }
         }
+    }
+    if !prepared.inputs.is_empty() {
+        (shared.log)(&format!(
+            "session {:016x}: inputs read in {:.1} ms",
+            prepared.session,
+            reading.elapsed().as_secs_f64() * 1e3
+        ));
     }
     let (outputs, profile) =
         match session.run_party(&me, prepared.session, Box::new(endpoint), inputs, Instant::now()) {
