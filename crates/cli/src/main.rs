@@ -515,6 +515,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 standardize: !no_standardize,
                 out,
                 progress: !json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                cancel: None,
             };
             let outcome = train::run(&request)?;
             if json {

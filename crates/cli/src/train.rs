@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -47,6 +48,16 @@ pub struct Request {
     pub standardize: bool,
     pub out: Option<PathBuf>,
     pub progress: bool,
+    /// Set to stop the session between ops (e.g. on Ctrl-C in Python).
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+/// One data owner's rows: the owner, what to call the rows in messages (a
+/// file name), and the table.
+pub struct DataSource {
+    pub owner: String,
+    pub name: String,
+    pub table: Table,
 }
 
 /// What training found.
@@ -66,6 +77,8 @@ pub struct Outcome {
     pub offline_bytes: u64,
     pub rounds: u64,
     pub out: Option<PathBuf>,
+    /// The trained model (raw features in, as ONNX), the model owner's.
+    pub model: Vec<u8>,
 }
 
 /// A data owner's rows, split into features and labels.
@@ -75,11 +88,44 @@ struct OwnerData {
     labels: Array1<f64>,
 }
 
+/// Reads the request's files and trains.
 pub fn run(request: &Request) -> Result<Outcome, Box<dyn std::error::Error>> {
     if request.data.is_empty() {
         return Err("no training data: give --data OWNER=FILE.csv at least once".into());
     }
-    let mut names: Vec<&str> = request.data.iter().map(|(owner, _)| owner.as_str()).collect();
+    let sources: Vec<DataSource> = request
+        .data
+        .iter()
+        .map(|(owner, path)| {
+            read_table(path).map(|table| DataSource {
+                owner: owner.clone(),
+                name: path.display().to_string(),
+                table,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let test = match &request.test {
+        Some(path) => Some(DataSource {
+            owner: String::new(),
+            name: path.display().to_string(),
+            table: read_table(path)?,
+        }),
+        None => None,
+    };
+    train(request, &sources, test.as_ref())
+}
+
+/// Trains on tables already read (`request.data` and `request.test` are
+/// not used): all parties in this process, with the plaintext twin.
+pub fn train(
+    request: &Request,
+    sources: &[DataSource],
+    test: Option<&DataSource>,
+) -> Result<Outcome, Box<dyn std::error::Error>> {
+    if sources.is_empty() {
+        return Err("no training data".into());
+    }
+    let mut names: Vec<&str> = sources.iter().map(|source| source.owner.as_str()).collect();
     names.sort_unstable();
     if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
         return Err(format!("data owner '{}' is named twice", pair[0]).into());
@@ -87,21 +133,18 @@ pub fn run(request: &Request) -> Result<Outcome, Box<dyn std::error::Error>> {
     if names.iter().any(|n| ["server0", "server1", "producer", MODEL_OWNER].contains(n)) {
         return Err("a data owner may not be named server0, server1, producer or model-owner".into());
     }
-    // Read every file and check they agree before anything is shared.
-    let tables: Vec<(String, PathBuf, Table)> = request
-        .data
-        .iter()
-        .map(|(owner, path)| read_table(path).map(|t| (owner.clone(), path.clone(), t)))
-        .collect::<Result<_, _>>()?;
+    // Check every owner's columns agree before anything is shared.
+    let tables: Vec<(String, &str, &Table)> =
+        sources.iter().map(|source| (source.owner.clone(), source.name.as_str(), &source.table)).collect();
     let (first_owner, first_path, first) = &tables[0];
     for (owner, path, table) in &tables[1..] {
         if table.columns != first.columns {
             return Err(format!(
                 "{owner}'s {} has {} columns ({}), {first_owner}'s {} has {} ({}): every data owner must send the same columns",
-                path.display(),
+                path,
                 table.columns.len(),
                 table.columns.join(","),
-                first_path.display(),
+                first_path,
                 first.columns.len(),
                 first.columns.join(",")
             )
@@ -111,14 +154,14 @@ pub fn run(request: &Request) -> Result<Outcome, Box<dyn std::error::Error>> {
     let label = first.columns.iter().position(|c| *c == request.label_column).ok_or_else(|| {
         format!(
             "{}: no label column '{}' (columns: {})",
-            first_path.display(),
+            first_path,
             request.label_column,
             first.columns.join(",")
         )
     })?;
     let feature_count = first.columns.len() - 1;
     if feature_count == 0 {
-        return Err(format!("{}: no feature columns besides the label", first_path.display()).into());
+        return Err(format!("{first_path}: no feature columns besides the label").into());
     }
     let mut data: Vec<OwnerData> = tables
         .iter()
@@ -198,8 +241,12 @@ pub fn run(request: &Request) -> Result<Outcome, Box<dyn std::error::Error>> {
         }
     }));
     let started = Instant::now();
-    let options =
-        SessionOptions { progress: Some(progress), on_output: Some(on_output), ..SessionOptions::default() };
+    let options = SessionOptions {
+        progress: Some(progress),
+        on_output: Some(on_output),
+        cancel: request.cancel.clone(),
+        ..SessionOptions::default()
+    };
     let private = Session::new(plan.graph.clone()).options(options).run(inputs.clone())?;
     let wall_s = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
@@ -226,12 +273,12 @@ pub fn run(request: &Request) -> Result<Outcome, Box<dyn std::error::Error>> {
 
     let mut test_rows = None;
     let mut test_metric = None;
-    if let Some(path) = &request.test {
-        let table = read_table(path)?;
+    if let Some(test) = test {
+        let table = &test.table;
         if table.columns != first.columns {
             return Err(format!(
                 "{}: columns ({}) differ from the training data's ({})",
-                path.display(),
+                test.name,
                 table.columns.join(","),
                 first.columns.join(",")
             )
@@ -248,7 +295,7 @@ pub fn run(request: &Request) -> Result<Outcome, Box<dyn std::error::Error>> {
         test_metric = Some((metric(&private_model), metric(&twin_model)));
     }
 
-    if let Some(path) = &request.out {
+    let model = {
         let layers: Vec<(Array2<f64>, Array1<f64>)> = private_model
             .layers
             .iter()
@@ -267,8 +314,10 @@ pub fn run(request: &Request) -> Result<Outcome, Box<dyn std::error::Error>> {
             owners.len(),
             request.epochs
         );
-        let bytes = dense_model(&layers, activation, "features", "output", &doc);
-        std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        dense_model(&layers, activation, "features", "output", &doc)
+    };
+    if let Some(path) = &request.out {
+        std::fs::write(path, &model).map_err(|e| format!("{}: {e}", path.display()))?;
     }
 
     Ok(Outcome {
@@ -286,6 +335,7 @@ pub fn run(request: &Request) -> Result<Outcome, Box<dyn std::error::Error>> {
         offline_bytes: private.report.offline_bytes_sent,
         rounds: private.report.rounds,
         out: request.out.clone(),
+        model,
     })
 }
 
@@ -294,11 +344,7 @@ const MAX_INFERRED_CLASSES: usize = 100;
 
 /// Classes for a classifier: the option, or the largest label + 1; every
 /// label must be an integer in range.
-fn class_count(
-    request: &Request,
-    tables: &[(String, PathBuf, Table)],
-    label: usize,
-) -> Result<usize, String> {
+fn class_count(request: &Request, tables: &[(String, &str, &Table)], label: usize) -> Result<usize, String> {
     if request.kind == ModelKind::LinearRegression {
         return Ok(1);
     }
@@ -306,19 +352,11 @@ fn class_count(
     for (_, path, table) in tables {
         for (row, value) in table.column(label).iter().enumerate() {
             if *value < 0.0 || value.fract() != 0.0 {
-                return Err(format!(
-                    "{}:{}: label {value} is not a class number (0, 1, …)",
-                    path.display(),
-                    row + 2
-                ));
+                return Err(format!("{}:{}: label {value} is not a class number (0, 1, …)", path, row + 2));
             }
             largest = largest.max(*value as usize);
             if let Some(classes) = request.classes.filter(|&c| *value as usize >= c) {
-                return Err(format!(
-                    "{}:{}: label {value} with --classes {classes}",
-                    path.display(),
-                    row + 2
-                ));
+                return Err(format!("{}:{}: label {value} with --classes {classes}", path, row + 2));
             }
         }
     }

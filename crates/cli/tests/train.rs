@@ -47,6 +47,7 @@ fn request(kind: ModelKind, data: Vec<(String, PathBuf)>, label: &str) -> Reques
         standardize: true,
         out: None,
         progress: false,
+        cancel: None,
     }
 }
 

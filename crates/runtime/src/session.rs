@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use blindfold_ir::{Graph, NodeId, Op, Ring};
@@ -89,6 +90,9 @@ pub struct SessionOptions {
     /// Called with (party, name, value) as soon as a party receives an
     /// output, before the session ends (e.g. a loss revealed each epoch).
     pub on_output: Option<OutputHook>,
+    /// When set, every party stops before its next op with an error (a
+    /// caller interrupted; the session's threads end promptly).
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 /// A callback on outputs as they arrive: (party, output name, value).
@@ -124,6 +128,7 @@ impl Default for SessionOptions {
             fault: None,
             progress: None,
             on_output: None,
+            cancel: None,
         }
     }
 }
@@ -282,6 +287,7 @@ impl Session {
         let hooks = Hooks {
             progress: self.options.progress.as_ref().filter(|_| name == SERVERS[0]),
             on_output: self.options.on_output.as_ref(),
+            cancel: self.options.cancel.as_deref(),
         };
         drive(&mut party, link, graph, fault, parties, self.options.timeout, hooks)
     }
@@ -353,6 +359,7 @@ impl Session {
 struct Hooks<'a> {
     progress: Option<&'a ProgressHook>,
     on_output: Option<&'a OutputHook>,
+    cancel: Option<&'a AtomicBool>,
 }
 
 /// What one party ends with: the outputs it received, and its profile.
@@ -376,6 +383,11 @@ fn drive(
     party.setup(&mut link)?;
     link.end();
     for index in 0..graph.nodes().len() as u32 {
+        if hooks.cancel.is_some_and(|flag| flag.load(Ordering::Relaxed)) {
+            return Err(ProtocolError::Configuration(format!(
+                "the session was cancelled before node {index}"
+            )));
+        }
         if let Some(fault) = fault.filter(|f| f.node == index) {
             link.begin(index);
             match fault.kind {

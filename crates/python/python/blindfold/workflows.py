@@ -1,0 +1,145 @@
+"""One-call workflows: private prediction with an ONNX model, private
+training on several owners' tables."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _blindfold
+from ._arrays import as_float64
+
+Model = Union[str, "os.PathLike[str]", bytes, Any]
+Table = Union[str, "os.PathLike[str]", np.ndarray, Tuple[np.ndarray, np.ndarray]]
+
+
+def _model_bytes(model: Model) -> bytes:
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        return bytes(model)
+    if isinstance(model, (str, os.PathLike)):
+        with open(model, "rb") as file:
+            return file.read()
+    if hasattr(model, "SerializeToString"):  # an onnx.ModelProto
+        return model.SerializeToString()
+    raise TypeError(f"model: an ONNX file path, ONNX bytes or an onnx.ModelProto, not {type(model).__name__}")
+
+
+def predict(
+    model: Model,
+    x: np.ndarray,
+    protocol: str = "pond",
+    batch: Optional[int] = None,
+    sigmoid: str = "clamped",
+    comparison_bits: Optional[int] = None,
+    timeout: float = 60.0,
+    return_summary: bool = False,
+) -> Union[np.ndarray, Tuple[np.ndarray, Dict[str, Any]]]:
+    """The model owner's ONNX ``model`` applied to the client's ``x`` (first
+    axis: the inputs), with every party in this process: the servers see
+    only shares of ``x`` and of the weights; only the client gets the
+    outputs (one row per input; a final Softmax is left out, the logits
+    returned). ``batch`` inputs go in each session (default: all).
+    ``protocol="plaintext"`` runs the model in the clear, for comparison.
+    With ``return_summary``, also returns time, bytes and rounds."""
+    data = as_float64(x, "x")
+    outputs, summary = _blindfold.predict(
+        _model_bytes(model), data, protocol, batch, sigmoid, comparison_bits, float(timeout)
+    )
+    return (outputs, json.loads(summary)) if return_summary else outputs
+
+
+@dataclass
+class TrainResult:
+    """A privately trained model: ``model`` is ONNX bytes (raw features in;
+    feed it to ``predict`` or onnxruntime); ``metrics`` has the losses, the
+    test metric of the private model beside its plaintext twin's, time and
+    communication."""
+
+    model: bytes
+    metrics: Dict[str, Any]
+
+
+def _table(value: Table, labels: Union[str, int], what: str) -> Any:
+    if isinstance(value, (str, os.PathLike)):
+        if not isinstance(labels, str):
+            raise TypeError(f"{what}: a CSV file needs labels= the label column's name")
+        return os.fspath(value)
+    if isinstance(value, tuple):
+        if len(value) != 2:
+            raise TypeError(f"{what}: (features, labels) or one array")
+        features = as_float64(value[0], f"{what} features")
+        target = as_float64(value[1], f"{what} labels")
+        if features.ndim != 2 or target.ndim != 1 or len(target) != len(features):
+            raise ValueError(
+                f"{what}: features of shape {features.shape} and labels of shape {target.shape}: "
+                "give (rows × features, rows)"
+            )
+        array = np.column_stack([features, target])
+        label_index = array.shape[1] - 1
+    else:
+        array = as_float64(value, what)
+        if array.ndim != 2:
+            raise ValueError(f"{what}: a 2-D array (rows × columns), not shape {array.shape}")
+        if not isinstance(labels, int):
+            raise TypeError(f"{what}: for an array, labels= is the label column's index")
+        if not -array.shape[1] <= labels < array.shape[1]:
+            raise ValueError(f"{what}: label column {labels} of {array.shape[1]} columns")
+        label_index = labels % array.shape[1]
+    columns = [f"x{i}" for i in range(array.shape[1])]
+    columns[label_index] = "label"
+    return (columns, np.ascontiguousarray(array))
+
+
+def train(
+    kind: str,
+    data: Mapping[str, Table],
+    labels: Union[str, int] = -1,
+    test: Optional[Table] = None,
+    epochs: int = 10,
+    batch_size: int = 32,
+    learning_rate: float = 0.1,
+    classes: Optional[int] = None,
+    hidden: Sequence[int] = (128, 128),
+    ring: str = "z128",
+    sigmoid: str = "clamped",
+    comparison_bits: Optional[int] = None,
+    reveal_loss: bool = False,
+    standardize: bool = True,
+) -> TrainResult:
+    """Trains ``kind`` (``"linreg"``, ``"logreg"`` or ``"mlp"``) with SGD
+    under Pond on the rows of several data owners, every party in this
+    process; only the model owner gets the model.
+
+    ``data`` maps each owner to its rows: a CSV path (a header row; then
+    ``labels`` names the label column), a 2-D array (``labels`` is the
+    label column's index, default the last), or ``(features, labels)``.
+    Columns are standardised with privately pooled statistics unless
+    ``standardize=False`` (the model takes raw features either way).
+    ``test`` (same forms) gives the test metric: R² for regression,
+    accuracy for classifiers, private beside plaintext."""
+    if not isinstance(data, Mapping) or not data:
+        raise TypeError("data: a dict {owner: rows} with at least one owner")
+    tables = {owner: _table(value, labels, f"data['{owner}']") for owner, value in data.items()}
+    label_name = labels if isinstance(labels, str) else "label"
+    test_table = None if test is None else _table(test, labels, "test")
+    model, metrics = _blindfold.train(
+        kind,
+        tables,
+        label_name,
+        test_table,
+        int(epochs),
+        int(batch_size),
+        float(learning_rate),
+        classes,
+        [int(h) for h in hidden],
+        ring,
+        sigmoid,
+        comparison_bits,
+        bool(reveal_loss),
+        bool(standardize),
+    )
+    return TrainResult(model=bytes(model), metrics=json.loads(metrics))

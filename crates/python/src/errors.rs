@@ -1,0 +1,38 @@
+//! Rust errors as Python exceptions: bad input is a `ValueError` (or a
+//! `TypeError`, raised by the package before it gets here); a failure of
+//! the protocol or the network is a `blindfold.ProtocolError`. The message
+//! is the Rust error's.
+
+use blindfold_runtime::RuntimeError;
+use pyo3::PyErr;
+use pyo3::exceptions::PyValueError;
+
+pyo3::create_exception!(
+    _blindfold,
+    ProtocolError,
+    pyo3::exceptions::PyException,
+    "A protocol or network failure: a party failed, a peer left, stalled or sent a bad message."
+);
+
+/// A `ValueError` with `error`'s message.
+pub fn value_error(error: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(error.to_string())
+}
+
+/// A `blindfold.ProtocolError` with `error`'s message.
+pub fn protocol_error(error: impl std::fmt::Display) -> PyErr {
+    ProtocolError::new_err(error.to_string())
+}
+
+/// A session's error: the caller's input (graph, shapes, parties) is a
+/// `ValueError`; a party's failure a `ProtocolError`.
+pub fn session_error(error: RuntimeError) -> PyErr {
+    match error {
+        RuntimeError::Graph(_) | RuntimeError::Input(_) | RuntimeError::UnknownInputParty { .. } => {
+            value_error(error)
+        }
+        RuntimeError::Party { .. } | RuntimeError::PartyPanicked { .. } | RuntimeError::Plaintext(_) => {
+            protocol_error(error)
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! `train(kind, data, label)`: private training on the data owners' tables,
+//! every party in this process; the model owner's model comes back as ONNX
+//! bytes, with the metrics of the plaintext twin beside the private run's.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use blindfold_cli::input::{Table, read_table};
+use blindfold_cli::train::{DataSource, Request, train as train_tables};
+use blindfold_ir::Ring;
+use blindfold_ml::training::{self, ModelKind};
+use blindfold_runtime::RuntimeError;
+use numpy::PyReadonlyArrayDyn;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString};
+
+use crate::errors::{protocol_error, session_error, value_error};
+use crate::interrupt;
+
+/// A table from a CSV path or a (columns, 2-D float64 array) pair.
+fn table(owner: &str, value: &Bound<'_, PyAny>) -> PyResult<(String, Table)> {
+    if let Ok(path) = value.cast::<PyString>() {
+        let path = path.to_string();
+        let table = read_table(Path::new(&path)).map_err(value_error)?;
+        return Ok((path, table));
+    }
+    let (columns, values): (Vec<String>, PyReadonlyArrayDyn<'_, f64>) = value.extract()?;
+    let array = values.as_array();
+    let [rows, width] = array.shape() else {
+        return Err(value_error(format!(
+            "{owner}'s data: a 2-D array (rows × columns), not shape {:?}",
+            array.shape()
+        )));
+    };
+    if *width != columns.len() {
+        return Err(value_error(format!("{owner}'s data: {width} columns but {} names", columns.len())));
+    }
+    let table = Table { columns, rows: *rows, values: array.iter().copied().collect() };
+    Ok((format!("{owner}'s array"), table))
+}
+
+/// Trains `kind` ("linreg", "logreg", "mlp") on `data` ({owner: table});
+/// returns (the model as ONNX, the metrics as JSON).
+#[pyfunction]
+#[pyo3(signature = (
+    kind, data, label, test = None, epochs = 10, batch_size = 32, learning_rate = 0.1, classes = None,
+    hidden = vec![128, 128], ring = "z128", sigmoid = "clamped", comparison_bits = None, reveal_loss = false,
+    standardize = true
+))]
+#[allow(clippy::too_many_arguments)]
+pub fn train<'py>(
+    py: Python<'py>,
+    kind: &str,
+    data: &Bound<'py, PyDict>,
+    label: String,
+    test: Option<&Bound<'py, PyAny>>,
+    epochs: usize,
+    batch_size: usize,
+    learning_rate: f64,
+    classes: Option<usize>,
+    hidden: Vec<usize>,
+    ring: &str,
+    sigmoid: &str,
+    comparison_bits: Option<u32>,
+    reveal_loss: bool,
+    standardize: bool,
+) -> PyResult<(Bound<'py, PyBytes>, String)> {
+    let kind = match kind {
+        "linreg" => ModelKind::LinearRegression,
+        "logreg" => ModelKind::LogisticRegression,
+        "mlp" => ModelKind::Mlp { hidden },
+        other => return Err(value_error(format!("kind '{other}': choose 'linreg', 'logreg' or 'mlp'"))),
+    };
+    let (ring, fractional_bits) = match ring {
+        "z128" => (Ring::Z128, 32),
+        "z64" => (Ring::Z64, 20),
+        other => return Err(value_error(format!("ring '{other}': choose 'z128' or 'z64'"))),
+    };
+    let sigmoid = match sigmoid {
+        "clamped" => training::SigmoidMethod::Clamped,
+        "polynomial" => training::SigmoidMethod::Polynomial,
+        other => return Err(value_error(format!("sigmoid '{other}': choose 'clamped' or 'polynomial'"))),
+    };
+    if epochs == 0 || batch_size == 0 || !(learning_rate.is_finite() && learning_rate > 0.0) {
+        return Err(value_error("epochs and batch_size must be positive, learning_rate a positive number"));
+    }
+    let mut sources = Vec::new();
+    for (owner, value) in data.iter() {
+        let owner: String = owner.extract()?;
+        let (name, table) = table(&owner, &value)?;
+        sources.push(DataSource { owner, name, table });
+    }
+    let test = match test {
+        Some(value) => {
+            let (name, table) = table("test", value)?;
+            Some(DataSource { owner: String::new(), name, table })
+        }
+        None => None,
+    };
+    let cancel = Arc::new(AtomicBool::new(false));
+    let request = Request {
+        kind,
+        data: Vec::new(),
+        label_column: label,
+        test: None,
+        epochs,
+        batch_size,
+        learning_rate,
+        classes,
+        ring,
+        fractional_bits,
+        sigmoid,
+        comparison_bits: comparison_bits.or(Some(fractional_bits + 24)),
+        reveal_loss,
+        standardize,
+        out: None,
+        progress: false,
+        cancel: Some(Arc::clone(&cancel)),
+    };
+    let outcome = interrupt::run(py, cancel, move || {
+        // A failed session is a protocol error; bad tables and options are
+        // the caller's.
+        train_tables(&request, &sources, test.as_ref()).map_err(|error| {
+            match error.downcast::<RuntimeError>() {
+                Ok(error) => session_error(*error),
+                Err(error) => value_error(error),
+            }
+        })
+    })??;
+    let metrics = serde_json::to_string(&outcome.json()).map_err(protocol_error)?;
+    Ok((PyBytes::new(py, &outcome.model), metrics))
+}
