@@ -204,6 +204,10 @@ enum Command {
         /// Print one JSON record.
         #[arg(long)]
         json: bool,
+        /// Also write the graph it launches to FILE (for the parties'
+        /// operators to review and approve).
+        #[arg(long, value_name = "FILE")]
+        save_graph: Option<PathBuf>,
         #[command(subcommand)]
         job: RunJob,
     },
@@ -298,6 +302,43 @@ enum RunJob {
         first: usize,
         /// The folder, inside the client's data folder, for its outputs
         /// (default: outputs/SESSION).
+        #[arg(long, value_name = "PATH")]
+        out: Option<String>,
+    },
+    /// Private training: each data owner's worker reads its own table (a
+    /// CSV with a header row, inside its data folder); the model owner's
+    /// worker writes the trained weights (layer{l}.weight.npy and
+    /// layer{l}.bias.npy). Columns are used as they are: standardise them
+    /// beforehand (the in-process `blindfold train` pools the statistics
+    /// privately). The operator learns each table's header and row count.
+    Train {
+        kind: KindChoice,
+        /// A data owner's table: OWNER=PATH (inside its data folder). Repeat per owner.
+        #[arg(long = "data", value_name = "OWNER=PATH", value_parser = owner_file, required = true)]
+        data: Vec<(String, PathBuf)>,
+        #[arg(long, value_name = "NAME")]
+        label_column: String,
+        /// Classes (logreg with more than two, mlp).
+        #[arg(long)]
+        classes: Option<usize>,
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        epochs: u64,
+        #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        batch_size: u64,
+        #[arg(long, default_value_t = 0.1)]
+        learning_rate: f64,
+        #[arg(long, value_delimiter = ',', default_value = "128,128")]
+        hidden: Vec<usize>,
+        #[arg(long, value_enum, default_value_t = RingChoice::Z128)]
+        ring: RingChoice,
+        #[arg(long, value_enum, default_value_t = SigmoidChoice::Clamped)]
+        sigmoid: SigmoidChoice,
+        #[arg(long, value_name = "BITS")]
+        comparison_bits: Option<u32>,
+        /// Reveal each epoch's mean squared error to the model owner.
+        #[arg(long)]
+        reveal_loss: bool,
+        /// The folder, inside the model owner's data folder, for the weights.
         #[arg(long, value_name = "PATH")]
         out: Option<String>,
     },
@@ -563,19 +604,17 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             std::fs::write(&out, imported.graph.to_bytes()).map_err(|e| format!("{}: {e}", out.display()))?;
             println!("{}", imported.graph.hash());
         }
-        Command::Run { config, operator, timeout, json, job } => {
+        Command::Run { config, operator, timeout, json, save_graph, job } => {
             let config = blindfold_network::Config::load(&config)?;
             let operator = networked::operator(&config, operator)?;
             let timeout = match timeout {
-                Some(seconds) if seconds.is_finite() && seconds > 0.0 => {
-                    Some(Duration::from_secs_f64(seconds))
-                }
+                Some(seconds) if seconds.is_finite() && seconds > 0.0 => Duration::from_secs_f64(seconds),
                 Some(seconds) => {
                     return Err(format!("--timeout {seconds}: give a positive number of seconds").into());
                 }
-                None => None,
+                None => config.timeout,
             };
-            let launched = match job {
+            let session = match job {
                 RunJob::Predict { graph, weights, input, scale, first, out } => {
                     let weights = match weights {
                         Some(path) => path,
@@ -595,7 +634,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                         out,
                         sigmoid: graph.sigmoid(),
                         comparison_bits: graph.comparison_bits,
-                        timeout,
+                        timeout: Some(timeout),
                     };
                     let model = networked::prediction_graph(
                         &request.model,
@@ -603,17 +642,65 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                         request.sigmoid,
                         request.comparison_bits,
                     )?;
-                    eprintln!("graph {}", model.graph.hash());
-                    let timeout = request.timeout.unwrap_or(config.timeout);
-                    let session = networked::prediction_launch(&model, &request, timeout);
-                    blindfold_network::launcher::launch(&config, &operator, session)?
+                    networked::prediction_launch(&model, &request, timeout)
+                }
+                RunJob::Train {
+                    kind,
+                    data,
+                    label_column,
+                    classes,
+                    epochs,
+                    batch_size,
+                    learning_rate,
+                    hidden,
+                    ring,
+                    sigmoid,
+                    comparison_bits,
+                    reveal_loss,
+                    out,
+                } => {
+                    let (ring, fractional_bits) = match ring {
+                        RingChoice::Z64 => (Ring::Z64, 20),
+                        RingChoice::Z128 => (Ring::Z128, 32),
+                    };
+                    let request = networked::TrainRequest {
+                        kind: match kind {
+                            KindChoice::Linreg => ModelKind::LinearRegression,
+                            KindChoice::Logreg => ModelKind::LogisticRegression,
+                            KindChoice::Mlp => ModelKind::Mlp { hidden },
+                        },
+                        data: data
+                            .into_iter()
+                            .map(|(owner, path)| (owner, path.display().to_string()))
+                            .collect(),
+                        label_column,
+                        classes,
+                        epochs: epochs as usize,
+                        batch_size: batch_size as usize,
+                        learning_rate,
+                        ring,
+                        fractional_bits,
+                        sigmoid: match sigmoid {
+                            SigmoidChoice::Clamped => training::SigmoidMethod::Clamped,
+                            SigmoidChoice::Polynomial => training::SigmoidMethod::Polynomial,
+                        },
+                        comparison_bits: comparison_bits.or(Some(fractional_bits + 24)),
+                        reveal_loss,
+                        out,
+                    };
+                    networked::training_launch(&config, &operator, &request, timeout)?
                 }
                 RunJob::Graph { file, inputs, out } => {
                     let graph = blindfold_network::approval::read_graph(&file)?;
-                    eprintln!("graph {}", graph.hash());
-                    networked::run_graph(&config, &operator, graph, &inputs, out, timeout)?
+                    networked::graph_launch(graph, &inputs, out, timeout)?
                 }
             };
+            eprintln!("graph {}", session.graph.hash());
+            if let Some(path) = save_graph {
+                std::fs::write(&path, session.graph.to_bytes())
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+            let launched = blindfold_network::launcher::launch(&config, &operator, session)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&networked::launched_json(&launched))?);
             } else {

@@ -9,27 +9,48 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use blindfold_ir::Graph;
+use blindfold_ml::training::{self, MODEL_OWNER, ModelKind, TrainingConfig};
 use blindfold_network::Config;
 use blindfold_network::control::{InputSource, PartyRequest};
-use blindfold_network::launcher::{Launch, Launched, launch};
-use blindfold_network::worker::{InputReader, WantedInput};
+use blindfold_network::launcher::{Launch, Launched, describe};
+use blindfold_network::worker::{InputFiles, InputReader, WantedInput};
 use blindfold_onnx::{ImportOptions, ImportedModel, SigmoidMethod, import};
 use blindfold_protocols::pond::{PRODUCER, SERVERS};
 use ndarray::{ArrayD, Axis, IxDyn};
 use serde_json::json;
 
-use crate::input::read_array;
+use crate::input::{read_array, read_table};
 
 /// A model's weights as last read: (modified, length, weights).
 type WeightsCache = Mutex<HashMap<PathBuf, (SystemTime, u64, Arc<HashMap<String, ArrayD<f64>>>)>>;
 
-/// How a worker reads an input source from its disk. A model's weights are
-/// kept between sessions until its file changes.
+/// How a worker reads its files: arrays (`.npy`, IDX, CSV), an ONNX
+/// model's weights (kept between sessions until the file changes), tables.
+#[derive(Default)]
+pub struct WorkerFiles {
+    weights: WeightsCache,
+}
+
+impl InputFiles for WorkerFiles {
+    fn read(
+        &self,
+        path: &Path,
+        source: &InputSource,
+        wanted: &[WantedInput],
+    ) -> Result<HashMap<String, ArrayD<f64>>, String> {
+        read_source(path, source, wanted, &self.weights)
+    }
+
+    fn describe(&self, path: &Path) -> Result<(Vec<String>, usize), String> {
+        let file = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let table = read_table(path).map_err(|e| e.replace(&path.display().to_string(), &file))?;
+        Ok((table.columns, table.rows))
+    }
+}
+
+/// The reader `blindfold worker` uses.
 pub fn input_reader() -> Arc<InputReader> {
-    let cache: WeightsCache = Mutex::new(HashMap::new());
-    Arc::new(move |path: &Path, source: &InputSource, wanted: &[WantedInput]| {
-        read_source(path, source, wanted, &cache)
-    })
+    Arc::new(WorkerFiles::default())
 }
 
 /// The weights of the ONNX model at `path`, from `cache` if unchanged.
@@ -50,6 +71,37 @@ fn model_weights(path: &Path, cache: &WeightsCache) -> Result<Arc<HashMap<String
         .unwrap_or_else(|p| p.into_inner())
         .insert(path.to_path_buf(), (stamp.0, stamp.1, Arc::clone(&weights)));
     Ok(weights)
+}
+
+/// A table's columns as `features` and its label column as `labels`.
+fn read_training_table(
+    path: &Path,
+    label_column: &str,
+    (features, labels): (&str, &str),
+    classes: Option<usize>,
+) -> Result<HashMap<String, ArrayD<f64>>, String> {
+    let file = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let table = read_table(path).map_err(|e| e.replace(&path.display().to_string(), &file))?;
+    let label = table.columns.iter().position(|c| c == label_column).ok_or_else(|| {
+        format!("{file}: no label column '{label_column}' (columns: {})", table.columns.join(","))
+    })?;
+    let x = ArrayD::from_shape_vec(vec![table.rows, table.columns.len() - 1], table.without_column(label))
+        .map_err(|e| format!("{file}: {e}"))?;
+    let values = table.column(label);
+    let y = match classes {
+        None => ArrayD::from_shape_vec(vec![table.rows, 1], values).map_err(|e| format!("{file}: {e}"))?,
+        Some(classes) => {
+            let mut one_hot = ArrayD::zeros(vec![table.rows, classes]);
+            for (row, &value) in values.iter().enumerate() {
+                if value < 0.0 || value.fract() != 0.0 || value as usize >= classes {
+                    return Err(format!("{file}:{}: label {value} is not a class below {classes}", row + 2));
+                }
+                one_hot[[row, value as usize]] = 1.0;
+            }
+            one_hot
+        }
+    };
+    Ok(HashMap::from([(features.to_string(), x), (labels.to_string(), y)]))
 }
 
 fn read_source(
@@ -98,6 +150,9 @@ fn read_source(
                 return Err(format!("{file}: none of its weights is an input of the graph"));
             }
             Ok(weights)
+        }
+        InputSource::Table { label_column, features, labels, classes, .. } => {
+            read_training_table(path, label_column, (features, labels), *classes)
         }
     }
 }
@@ -217,15 +272,14 @@ pub fn operator(config: &Config, given: Option<String>) -> Result<String, String
     }
 }
 
-/// Launches any graph file: `PARTY:INPUT=PATH` inputs, read by their owners.
-pub fn run_graph(
-    config: &Config,
-    operator: &str,
+/// The session of any graph: `PARTY:INPUT=PATH` inputs, read by their
+/// owners; outputs into `out` in each receiver's data folder.
+pub fn graph_launch(
     graph: Graph,
     inputs: &[String],
     out: Option<String>,
-    timeout: Option<Duration>,
-) -> Result<Launched, String> {
+    timeout: Duration,
+) -> Result<Launch, String> {
     let mut parties: Vec<String> = SERVERS.iter().chain([&PRODUCER]).map(|s| s.to_string()).collect();
     for party in graph.parties() {
         if !parties.contains(&party) {
@@ -250,6 +304,92 @@ pub fn run_graph(
             .ok_or_else(|| format!("--input '{text}': '{party}' is not a party of the graph"))?;
         part.inputs.push(InputSource::Array { input, path, scale: None, rows: None });
     }
-    launch(config, operator, Launch { graph, parties, parts, timeout: timeout.unwrap_or(config.timeout) })
-        .map_err(|e| e.to_string())
+    Ok(Launch { graph, parties, parts, timeout })
+}
+
+/// A networked training run: each data owner's worker reads its own table.
+pub struct TrainRequest {
+    pub kind: ModelKind,
+    /// (data owner, table path inside its data folder).
+    pub data: Vec<(String, String)>,
+    pub label_column: String,
+    /// Classes (logreg, mlp).
+    pub classes: Option<usize>,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    pub ring: blindfold_ir::Ring,
+    pub fractional_bits: u32,
+    pub sigmoid: training::SigmoidMethod,
+    pub comparison_bits: Option<u32>,
+    pub reveal_loss: bool,
+    /// The folder, inside the model owner's data folder, for the weights.
+    pub out: Option<String>,
+}
+
+/// The training session: the owners' tables described (header and row
+/// count, the graph's shapes), checked alike, and the SGD graph built.
+pub fn training_launch(
+    config: &Config,
+    operator: &str,
+    request: &TrainRequest,
+    timeout: Duration,
+) -> Result<Launch, String> {
+    if request.data.is_empty() {
+        return Err("no training data: give --data OWNER=PATH at least once".into());
+    }
+    let mut owners = Vec::new();
+    let mut first: Option<(String, Vec<String>)> = None;
+    for (owner, path) in &request.data {
+        let (columns, rows) = describe(config, operator, owner, path).map_err(|e| e.to_string())?;
+        match &first {
+            Some((first_owner, first_columns)) if *first_columns != columns => {
+                return Err(format!(
+                    "{owner}'s {path} has columns {}, {first_owner}'s has {}: every owner must have the same columns",
+                    columns.join(","),
+                    first_columns.join(",")
+                ));
+            }
+            Some(_) => {}
+            None => first = Some((owner.clone(), columns.clone())),
+        }
+        owners.push((owner.clone(), rows));
+    }
+    let columns = first.map(|(_, c)| c).unwrap_or_default();
+    if !columns.contains(&request.label_column) {
+        return Err(format!("no label column '{}' (columns: {})", request.label_column, columns.join(",")));
+    }
+    let features = columns.len() - 1;
+    let outputs = match (&request.kind, request.classes) {
+        (ModelKind::LinearRegression, _) => 1,
+        (ModelKind::LogisticRegression, None | Some(2)) => 1,
+        (_, Some(classes)) if classes >= 2 => classes,
+        (_, _) => return Err("give --classes (2 or more) for a classifier".into()),
+    };
+    let mut training = TrainingConfig::new(request.kind.clone());
+    training.epochs = request.epochs;
+    training.batch_size = request.batch_size;
+    training.learning_rate = request.learning_rate;
+    training.ring = request.ring;
+    training.fractional_bits = request.fractional_bits;
+    training.sigmoid = request.sigmoid;
+    training.reveal_loss = request.reveal_loss;
+    training.comparison_bits = request.comparison_bits;
+    let plan = training::build(&training, &owners, features, outputs).map_err(|e| e.to_string())?;
+    let mut parties: Vec<String> = SERVERS.iter().chain([&PRODUCER]).map(|s| s.to_string()).collect();
+    let mut parts = BTreeMap::new();
+    for (owner, path) in &request.data {
+        parties.push(owner.clone());
+        let source = InputSource::Table {
+            path: path.clone(),
+            label_column: request.label_column.clone(),
+            features: "features".into(),
+            labels: "labels".into(),
+            classes: (outputs > 1).then_some(outputs),
+        };
+        parts.insert(owner.clone(), PartyRequest { inputs: vec![source], outputs: None });
+    }
+    parties.push(MODEL_OWNER.to_string());
+    parts.insert(MODEL_OWNER.to_string(), PartyRequest { inputs: Vec::new(), outputs: request.out.clone() });
+    Ok(Launch { graph: plan.graph, parties, parts, timeout })
 }

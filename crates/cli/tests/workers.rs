@@ -196,3 +196,87 @@ fn killing_a_worker_mid_session_ends_the_others_naming_it_and_the_rest_keep_serv
     assert!(output.status.success(), "{}", text(&output));
     assert!(workers.local.deployment.data("prediction-client").join("after/logits.npy").exists());
 }
+
+/// The diabetes table standardised (as owners would with agreed public
+/// constants), split in two hospitals' CSV files on their own disks.
+fn diabetes_tables(local: &LocalWorkers) -> Vec<ndarray::Array2<f64>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/diabetes/diabetes.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().to_string();
+    let rows: Vec<Vec<f64>> = lines
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    let mut table = ndarray::Array2::from_shape_vec((rows.len(), 11), rows.concat()).unwrap();
+    for mut column in table.columns_mut() {
+        let mean = column.mean().unwrap();
+        let std = column.std(0.0);
+        column.mapv_inplace(|v| (v - mean) / std);
+    }
+    let parts =
+        [table.slice(ndarray::s![..200, ..]).to_owned(), table.slice(ndarray::s![200.., ..]).to_owned()];
+    for (party, part) in ["hospital-a", "hospital-b"].iter().zip(&parts) {
+        let mut csv = header.clone() + "\n";
+        for row in part.rows() {
+            csv += &(row.iter().map(|v| format!("{v:.17}")).collect::<Vec<_>>().join(",") + "\n");
+        }
+        std::fs::write(local.deployment.data(party).join("rows.csv"), csv).unwrap();
+    }
+    parts.to_vec()
+}
+
+#[test]
+fn training_on_workers_is_refused_until_approved_then_learns_what_the_plaintext_twin_learns() {
+    let dir = std::env::temp_dir().join(format!("blindfold-workers-{}-train", std::process::id()));
+    let parties: Vec<String> = ["server0", "server1", "producer", "hospital-a", "hospital-b", "model-owner"]
+        .map(String::from)
+        .to_vec();
+    let local = LocalWorkers::start(&dir, Path::new(BINARY), &parties, 20.0).unwrap();
+    let tables = diabetes_tables(&local);
+    let graph_file = dir.join("train.graph");
+    let train = || {
+        Command::new(BINARY)
+            .args(["run", "--json", "--save-graph"])
+            .arg(&graph_file)
+            .arg("--config")
+            .arg(&local.deployment.config_path)
+            .args(["train", "linreg", "--data", "hospital-a=rows.csv", "--data", "hospital-b=rows.csv"])
+            .args(["--label-column", "target", "--epochs", "3", "--learning-rate", "0.05", "--out", "model"])
+            .output()
+            .unwrap()
+    };
+    // The operator's first run: refused (nobody approved), the graph saved for review.
+    let refused = train();
+    assert!(!refused.status.success());
+    assert!(text(&refused).contains("is not approved by hospital-a's operator"), "{}", text(&refused));
+    let graph = blindfold_network::approval::read_graph(&graph_file).unwrap();
+    local.deployment.approve(&graph, &parties).unwrap();
+    let output = train();
+    assert!(output.status.success(), "{}", text(&output));
+    let folder = local.deployment.data("model-owner").join("model");
+    let weight: ArrayD<f64> = ndarray_npy::read_npy(folder.join("layer0.weight.npy")).unwrap();
+    let bias: ArrayD<f64> = ndarray_npy::read_npy(folder.join("layer0.bias.npy")).unwrap();
+    // The same graph in the clear, on the same rows.
+    let data: Vec<(String, ArrayD<f64>, ArrayD<f64>)> = ["hospital-a", "hospital-b"]
+        .iter()
+        .zip(&tables)
+        .map(|(owner, t)| {
+            let features = t.slice(ndarray::s![.., ..10]).to_owned().into_dyn();
+            let labels = t.slice(ndarray::s![.., 10..]).to_owned().into_dyn();
+            (owner.to_string(), features, labels)
+        })
+        .collect();
+    let twin = Session::new(graph)
+        .protocol(blindfold_runtime::Protocol::PlaintextFloat)
+        .run(blindfold_ml::training::inputs(&data))
+        .unwrap();
+    let expected = twin.output("model-owner", "layer0.weight").unwrap();
+    assert_eq!(weight.shape(), [10, 1]);
+    for (a, b) in weight.iter().zip(expected.iter()) {
+        assert!((a - b).abs() < 1e-3, "{weight:?} vs {expected:?}");
+    }
+    assert!((bias[[0]] - twin.output("model-owner", "layer0.bias").unwrap()[[0]]).abs() < 1e-3);
+    // Only the model owner wrote anything.
+    assert!(!local.deployment.data("hospital-a").join("model").exists());
+}

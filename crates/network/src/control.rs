@@ -1,5 +1,6 @@
 //! What an operator and a worker say to each other, over a control stream:
 //! `Prepare` (the graph and this party's part) → `Prepared` or `Refused`;
+//! (or `Describe` a table → its header and row count, before a session);
 //! then `Start` or `Cancel`; then `Finished` (the party's profile, where it
 //! wrote its outputs) or `Failed`. Requests name files by paths inside the
 //! worker's data folder; values never travel on this stream.
@@ -23,6 +24,21 @@ pub enum InputSource {
     Array { input: String, path: String, scale: Option<f64>, rows: Option<(usize, usize)> },
     /// Every graph input of this party that is a weight of the ONNX model.
     ModelWeights { path: String },
+    /// A table with a header row (CSV): every column but `label_column` as
+    /// graph input `features` ([rows, columns − 1]); the label column as
+    /// `labels`, one-hot over `classes` when given, else [rows, 1].
+    Table { path: String, label_column: String, features: String, labels: String, classes: Option<usize> },
+}
+
+impl InputSource {
+    /// The file it reads (inside the worker's data folder).
+    pub fn path(&self) -> &str {
+        match self {
+            InputSource::Array { path, .. }
+            | InputSource::ModelWeights { path }
+            | InputSource::Table { path, .. } => path,
+        }
+    }
 }
 
 /// One party's part of a session.
@@ -48,6 +64,11 @@ pub struct SessionRequest {
 /// Operator → worker.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Request {
+    /// The header and row count of a table on the worker's disk (what a
+    /// training graph's shapes need; revealed to the operator).
+    Describe {
+        path: String,
+    },
     Prepare(SessionRequest),
     Start,
     Cancel,
@@ -56,6 +77,7 @@ pub enum Request {
 /// Worker → operator.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Reply {
+    Described { columns: Vec<String>, rows: usize },
     Prepared { hash: String },
     Refused { reason: String },
     Finished { profile: PartyProfile, outputs: Vec<String> },

@@ -213,3 +213,23 @@ fn prepare(
         other => Err(format!("an unexpected answer {other:?}")),
     }
 }
+
+/// The columns and row count of the table at `path` on `party`'s disk.
+pub fn describe(config: &Config, operator: &str, party: &str, path: &str) -> Result<(Vec<String>, usize)> {
+    let identity = Identity::load(config, operator)?;
+    let endpoint = &config.party(party)?.endpoint;
+    let failed = |reason: String| NetworkError::Connection { peer: party.to_string(), reason };
+    let (tls, tcp) =
+        connect(&identity, party, endpoint, Role::Control, config.timeout).map_err(|e| match e {
+            Dial::Unreachable(reason) => failed(format!("{reason} (is the worker running?)")),
+            Dial::Refused(reason) => failed(reason),
+        })?;
+    let mut stream = StreamOwned::new(tls, tcp);
+    let _ = stream.sock.set_read_timeout(Some(config.timeout));
+    control::send(&mut stream, &Request::Describe { path: path.to_string() })?;
+    match control::receive::<Reply>(&mut stream)? {
+        Reply::Described { columns, rows } => Ok((columns, rows)),
+        Reply::Refused { reason } => Err(failed(reason)),
+        other => Err(failed(format!("an unexpected answer {other:?}"))),
+    }
+}

@@ -28,12 +28,23 @@ use crate::links::{HANDSHAKE_TIMEOUT, Links};
 /// A graph input this party owns: name and shape.
 pub type WantedInput = (String, Vec<usize>);
 
-/// Reads one input source from the worker's disk (the file formats live
-/// with the caller): the file's absolute path, the source, and the inputs
-/// this party owns in the graph.
-pub type InputReader = dyn Fn(&Path, &InputSource, &[WantedInput]) -> std::result::Result<HashMap<String, ArrayD<f64>>, String>
-    + Send
-    + Sync;
+/// How a worker reads its files (the formats live with the caller).
+pub trait InputFiles: Send + Sync {
+    /// Reads `source` at `path` (absolute, inside the data folder) as the
+    /// graph inputs this party owns (`wanted`: name and shape).
+    fn read(
+        &self,
+        path: &Path,
+        source: &InputSource,
+        wanted: &[WantedInput],
+    ) -> std::result::Result<HashMap<String, ArrayD<f64>>, String>;
+
+    /// The columns and row count of the table at `path`.
+    fn describe(&self, path: &Path) -> std::result::Result<(Vec<String>, usize), String>;
+}
+
+/// The worker's reader.
+pub type InputReader = dyn InputFiles;
 
 /// Where log lines go (stderr by default). Lines name peers, sessions,
 /// hashes and errors; never values, shares or keys.
@@ -170,6 +181,19 @@ fn control_session(shared: &Shared, operator: &str, mut stream: ServerStream) {
     let log = |line: String| (shared.log)(&line);
     let request = match control::receive::<Request>(&mut stream) {
         Ok(Request::Prepare(request)) => request,
+        Ok(Request::Describe { path }) => {
+            let data = match shared.config.party(shared.links.name()) {
+                Ok(party) => party.data.clone(),
+                Err(error) => return log(error.to_string()),
+            };
+            let reply = match inside(&data, &path).and_then(|file| shared.reader.describe(&file)) {
+                Ok((columns, rows)) => Reply::Described { columns, rows },
+                Err(reason) => Reply::Refused { reason },
+            };
+            log(format!("{operator} asked for the header of {path}"));
+            let _ = control::send(&mut stream, &reply);
+            return;
+        }
         Ok(other) => return log(format!("{operator}: {other:?} before any prepare")),
         Err(error) => return log(format!("{operator}: {error}")),
     };
@@ -248,10 +272,7 @@ fn prepare(shared: &Shared, request: &SessionRequest) -> std::result::Result<Pre
     let data = &party.data;
     let mut inputs = Vec::new();
     for source in &request.part.inputs {
-        let path = match source {
-            InputSource::Array { path, .. } | InputSource::ModelWeights { path } => path,
-        };
-        inputs.push((inside(data, path)?, source.clone()));
+        inputs.push((inside(data, source.path())?, source.clone()));
     }
     let outputs = request.part.outputs.clone().unwrap_or_else(|| format!("outputs/{:016x}", request.session));
     let timeout = Duration::from_millis(request.timeout_ms.clamp(1, 24 * 3600 * 1000));
@@ -306,7 +327,7 @@ fn run(shared: &Shared, prepared: Prepared) -> Reply {
     let mut inputs = HashMap::new();
     let reading = Instant::now();
     for (path, source) in &prepared.inputs {
-        match (shared.reader)(path, source, &wanted) {
+        match shared.reader.read(path, source, &wanted) {
             Ok(values) => inputs.extend(values),
             Err(error) => {
                 drop(endpoint);

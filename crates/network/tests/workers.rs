@@ -18,7 +18,7 @@ use blindfold_network::identity::Identity;
 use blindfold_network::launcher::{Launch, launch};
 use blindfold_network::links::{Dial, Links, connect};
 use blindfold_network::local::{LocalDeployment, prepare};
-use blindfold_network::worker::{InputReader, Worker};
+use blindfold_network::worker::{InputFiles, InputReader, Worker};
 use blindfold_network::{Config, NetworkError};
 use blindfold_runtime::transport::{Message, TransportError};
 use blindfold_runtime::{Session, SessionOptions};
@@ -40,16 +40,34 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 /// Reads `.npy` inputs; counts reads; sleeps on files named `stall*`.
-fn reader(reads: Arc<AtomicUsize>, stall: Duration) -> Arc<InputReader> {
-    Arc::new(move |path: &Path, source: &InputSource, _wanted: &[(String, Vec<usize>)]| {
-        reads.fetch_add(1, Ordering::SeqCst);
+struct NpyFiles {
+    reads: Arc<AtomicUsize>,
+    stall: Duration,
+}
+
+impl InputFiles for NpyFiles {
+    fn read(
+        &self,
+        path: &Path,
+        source: &InputSource,
+        _wanted: &[(String, Vec<usize>)],
+    ) -> Result<HashMap<String, ArrayD<f64>>, String> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
         if path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("stall")) {
-            std::thread::sleep(stall);
+            std::thread::sleep(self.stall);
         }
         let InputSource::Array { input, .. } = source else { return Err("arrays only".to_string()) };
         let array: ArrayD<f64> = ndarray_npy::read_npy(path).map_err(|e| e.to_string())?;
         Ok(HashMap::from([(input.clone(), array)]))
-    })
+    }
+
+    fn describe(&self, _path: &Path) -> Result<(Vec<String>, usize), String> {
+        Err("no tables here".into())
+    }
+}
+
+fn reader(reads: Arc<AtomicUsize>, stall: Duration) -> Arc<InputReader> {
+    Arc::new(NpyFiles { reads, stall })
 }
 
 struct Cluster {

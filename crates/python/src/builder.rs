@@ -315,11 +315,12 @@ impl Builder {
             .iter()
             .flat_map(|(party, named)| named.iter().map(move |(name, path)| format!("{party}:{name}={path}")))
             .collect();
-        let timeout = timeout.map(Duration::from_secs_f64);
-        let graph = self.graph();
+        let timeout = timeout.map_or(config.timeout, Duration::from_secs_f64);
+        let session = blindfold_cli::networked::graph_launch(self.graph(), &specs, out, timeout)
+            .map_err(value_error)?;
         let cancel = Arc::new(AtomicBool::new(false));
         let launched = interrupt::run(py, cancel, move || {
-            blindfold_cli::networked::run_graph(&config, &operator, graph, &specs, out, timeout)
+            blindfold_network::launcher::launch(&config, &operator, session)
         })?
         .map_err(protocol_error)?;
         let mut record = blindfold_cli::networked::launched_json(&launched);
