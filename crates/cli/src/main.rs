@@ -5,7 +5,7 @@ use blindfold_cli::{
     predict_paillier, predict_pond, train,
 };
 use blindfold_ir::Ring;
-use blindfold_ml::training::{self, ModelKind};
+use blindfold_ml::training::{self, ModelKind, TrainingConfig};
 use blindfold_onnx::SigmoidMethod;
 
 use std::path::PathBuf;
@@ -122,33 +122,8 @@ enum Command {
         /// Rows to test on (same columns): R² or accuracy, private beside plaintext.
         #[arg(long, value_name = "FILE")]
         test: Option<PathBuf>,
-        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10_000))]
-        epochs: u64,
-        #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
-        batch_size: u64,
-        #[arg(long, default_value_t = 0.1)]
-        learning_rate: f64,
-        /// Classes (logreg, mlp); default: the largest label + 1.
-        #[arg(long)]
-        classes: Option<usize>,
-        /// Hidden layer widths of the mlp, comma-separated.
-        #[arg(long, value_delimiter = ',', default_value = "128,128")]
-        hidden: Vec<usize>,
-        /// The ring: z128 (default; 32 fractional bits) or z64 (20 fractional bits).
-        #[arg(long, value_enum, default_value_t = RingChoice::Z128)]
-        ring: RingChoice,
-        /// The classifiers' sigmoid: clamped (comparisons, error <= 0.005
-        /// everywhere) or polynomial (cheaper, wrong outside [-8, 8]).
-        #[arg(long, value_enum, default_value_t = SigmoidChoice::Clamped)]
-        sigmoid: SigmoidChoice,
-        /// Compare on x mod 2^BITS; default: fractional bits + 24 (exact while
-        /// compared values stay below 2^23); the ring's bits compare on the
-        /// whole ring.
-        #[arg(long, value_name = "BITS")]
-        comparison_bits: Option<u32>,
-        /// Reveal each epoch's mean squared error to the model owner.
-        #[arg(long)]
-        reveal_loss: bool,
+        #[command(flatten)]
+        training: TrainingArgs,
         /// Train on the raw columns (default: standardised with privately pooled statistics).
         #[arg(long)]
         no_standardize: bool,
@@ -242,6 +217,55 @@ enum Command {
     },
 }
 
+/// How to train (in-process and on workers alike).
+#[derive(Debug, clap::Args)]
+struct TrainingArgs {
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    epochs: u64,
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    batch_size: u64,
+    #[arg(long, default_value_t = 0.1)]
+    learning_rate: f64,
+    /// Classes (logreg, mlp); in-process the default is the largest label + 1.
+    #[arg(long)]
+    classes: Option<usize>,
+    /// Hidden layer widths of the mlp, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "128,128")]
+    hidden: Vec<usize>,
+    /// The ring: z128 (default; 32 fractional bits) or z64 (20 fractional bits).
+    #[arg(long, value_enum, default_value_t = RingChoice::Z128)]
+    ring: RingChoice,
+    /// The classifiers' sigmoid: clamped (comparisons, error <= 0.005
+    /// everywhere) or polynomial (cheaper, wrong outside [-8, 8]).
+    #[arg(long, value_enum, default_value_t = SigmoidChoice::Clamped)]
+    sigmoid: SigmoidChoice,
+    /// Compare on x mod 2^BITS; default: fractional bits + 24 (exact while
+    /// compared values stay below 2^23); the ring's bits compare on the
+    /// whole ring.
+    #[arg(long, value_name = "BITS")]
+    comparison_bits: Option<u32>,
+    /// Reveal each epoch's mean squared error to the model owner.
+    #[arg(long)]
+    reveal_loss: bool,
+}
+
+impl TrainingArgs {
+    /// The training graph's settings for `kind`.
+    fn config(&self, kind: KindChoice) -> TrainingConfig {
+        let (ring, fractional_bits) = self.ring.precision();
+        let mut config = TrainingConfig::new(kind.model(self.hidden.clone()));
+        config.epochs = self.epochs as usize;
+        config.batch_size = self.batch_size as usize;
+        config.learning_rate = self.learning_rate;
+        config.ring = ring;
+        config.fractional_bits = fractional_bits;
+        config.sigmoid = self.sigmoid.training();
+        config.comparison_bits = self.comparison_bits.or(Some(fractional_bits + 24));
+        config.reveal_loss = self.reveal_loss;
+        config
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum GraphAction {
     /// Print the hash a party approves (BLAKE3 of the graph file).
@@ -272,10 +296,7 @@ struct PredictGraph {
 
 impl PredictGraph {
     fn sigmoid(&self) -> SigmoidMethod {
-        match self.sigmoid {
-            SigmoidChoice::Clamped => SigmoidMethod::Clamped,
-            SigmoidChoice::Polynomial => SigmoidMethod::Polynomial,
-        }
+        self.sigmoid.onnx()
     }
 }
 
@@ -318,26 +339,8 @@ enum RunJob {
         data: Vec<(String, PathBuf)>,
         #[arg(long, value_name = "NAME")]
         label_column: String,
-        /// Classes (logreg with more than two, mlp).
-        #[arg(long)]
-        classes: Option<usize>,
-        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10_000))]
-        epochs: u64,
-        #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
-        batch_size: u64,
-        #[arg(long, default_value_t = 0.1)]
-        learning_rate: f64,
-        #[arg(long, value_delimiter = ',', default_value = "128,128")]
-        hidden: Vec<usize>,
-        #[arg(long, value_enum, default_value_t = RingChoice::Z128)]
-        ring: RingChoice,
-        #[arg(long, value_enum, default_value_t = SigmoidChoice::Clamped)]
-        sigmoid: SigmoidChoice,
-        #[arg(long, value_name = "BITS")]
-        comparison_bits: Option<u32>,
-        /// Reveal each epoch's mean squared error to the model owner.
-        #[arg(long)]
-        reveal_loss: bool,
+        #[command(flatten)]
+        training: TrainingArgs,
         /// The folder, inside the model owner's data folder, for the weights.
         #[arg(long, value_name = "PATH")]
         out: Option<String>,
@@ -387,6 +390,44 @@ fn owner_file(text: &str) -> Result<(String, PathBuf), String> {
 enum SigmoidChoice {
     Clamped,
     Polynomial,
+}
+
+impl SigmoidChoice {
+    /// For imported models.
+    fn onnx(self) -> SigmoidMethod {
+        match self {
+            SigmoidChoice::Clamped => SigmoidMethod::Clamped,
+            SigmoidChoice::Polynomial => SigmoidMethod::Polynomial,
+        }
+    }
+
+    /// For training graphs.
+    fn training(self) -> training::SigmoidMethod {
+        match self {
+            SigmoidChoice::Clamped => training::SigmoidMethod::Clamped,
+            SigmoidChoice::Polynomial => training::SigmoidMethod::Polynomial,
+        }
+    }
+}
+
+impl KindChoice {
+    fn model(self, hidden: Vec<usize>) -> ModelKind {
+        match self {
+            KindChoice::Linreg => ModelKind::LinearRegression,
+            KindChoice::Logreg => ModelKind::LogisticRegression,
+            KindChoice::Mlp => ModelKind::Mlp { hidden },
+        }
+    }
+}
+
+impl RingChoice {
+    /// The ring and its fractional bits for training.
+    fn precision(self) -> (Ring, u32) {
+        match self {
+            RingChoice::Z64 => (Ring::Z64, 20),
+            RingChoice::Z128 => (Ring::Z128, 32),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -494,10 +535,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 scale,
                 labels,
                 compare_plaintext,
-                sigmoid: match sigmoid {
-                    SigmoidChoice::Clamped => SigmoidMethod::Clamped,
-                    SigmoidChoice::Polynomial => SigmoidMethod::Polynomial,
-                },
+                sigmoid: sigmoid.onnx(),
                 comparison_bits,
                 limit,
                 trace,
@@ -510,49 +548,22 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 println!("{outcome}");
             }
         }
-        Command::Train {
-            kind,
-            data,
-            label_column,
-            test,
-            epochs,
-            batch_size,
-            learning_rate,
-            classes,
-            hidden,
-            ring,
-            sigmoid,
-            comparison_bits,
-            reveal_loss,
-            no_standardize,
-            out,
-            json,
-        } => {
-            let (ring, fractional_bits) = match ring {
-                RingChoice::Z64 => (Ring::Z64, 20),
-                RingChoice::Z128 => (Ring::Z128, 32),
-            };
+        Command::Train { kind, data, label_column, test, training, no_standardize, out, json } => {
+            let (ring, fractional_bits) = training.ring.precision();
             let request = train::Request {
-                kind: match kind {
-                    KindChoice::Linreg => ModelKind::LinearRegression,
-                    KindChoice::Logreg => ModelKind::LogisticRegression,
-                    KindChoice::Mlp => ModelKind::Mlp { hidden },
-                },
+                kind: kind.model(training.hidden),
                 data,
                 label_column,
                 test,
-                epochs: epochs as usize,
-                batch_size: batch_size as usize,
-                learning_rate,
-                classes,
+                epochs: training.epochs as usize,
+                batch_size: training.batch_size as usize,
+                learning_rate: training.learning_rate,
+                classes: training.classes,
                 ring,
                 fractional_bits,
-                sigmoid: match sigmoid {
-                    SigmoidChoice::Clamped => training::SigmoidMethod::Clamped,
-                    SigmoidChoice::Polynomial => training::SigmoidMethod::Polynomial,
-                },
-                comparison_bits: comparison_bits.or(Some(fractional_bits + 24)),
-                reveal_loss,
+                sigmoid: training.sigmoid.training(),
+                comparison_bits: training.comparison_bits.or(Some(fractional_bits + 24)),
+                reveal_loss: training.reveal_loss,
                 standardize: !no_standardize,
                 out,
                 progress: !json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
@@ -644,48 +655,15 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     )?;
                     networked::prediction_launch(&model, &request, timeout)
                 }
-                RunJob::Train {
-                    kind,
-                    data,
-                    label_column,
-                    classes,
-                    epochs,
-                    batch_size,
-                    learning_rate,
-                    hidden,
-                    ring,
-                    sigmoid,
-                    comparison_bits,
-                    reveal_loss,
-                    out,
-                } => {
-                    let (ring, fractional_bits) = match ring {
-                        RingChoice::Z64 => (Ring::Z64, 20),
-                        RingChoice::Z128 => (Ring::Z128, 32),
-                    };
+                RunJob::Train { kind, data, label_column, training, out } => {
                     let request = networked::TrainRequest {
-                        kind: match kind {
-                            KindChoice::Linreg => ModelKind::LinearRegression,
-                            KindChoice::Logreg => ModelKind::LogisticRegression,
-                            KindChoice::Mlp => ModelKind::Mlp { hidden },
-                        },
+                        training: training.config(kind),
                         data: data
                             .into_iter()
                             .map(|(owner, path)| (owner, path.display().to_string()))
                             .collect(),
                         label_column,
-                        classes,
-                        epochs: epochs as usize,
-                        batch_size: batch_size as usize,
-                        learning_rate,
-                        ring,
-                        fractional_bits,
-                        sigmoid: match sigmoid {
-                            SigmoidChoice::Clamped => training::SigmoidMethod::Clamped,
-                            SigmoidChoice::Polynomial => training::SigmoidMethod::Polynomial,
-                        },
-                        comparison_bits: comparison_bits.or(Some(fractional_bits + 24)),
-                        reveal_loss,
+                        classes: training.classes,
                         out,
                     };
                     networked::training_launch(&config, &operator, &request, timeout)?

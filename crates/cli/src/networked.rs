@@ -309,20 +309,13 @@ pub fn graph_launch(
 
 /// A networked training run: each data owner's worker reads its own table.
 pub struct TrainRequest {
-    pub kind: ModelKind,
+    /// The model, SGD and precision settings.
+    pub training: TrainingConfig,
     /// (data owner, table path inside its data folder).
     pub data: Vec<(String, String)>,
     pub label_column: String,
     /// Classes (logreg, mlp).
     pub classes: Option<usize>,
-    pub epochs: usize,
-    pub batch_size: usize,
-    pub learning_rate: f64,
-    pub ring: blindfold_ir::Ring,
-    pub fractional_bits: u32,
-    pub sigmoid: training::SigmoidMethod,
-    pub comparison_bits: Option<u32>,
-    pub reveal_loss: bool,
     /// The folder, inside the model owner's data folder, for the weights.
     pub out: Option<String>,
 }
@@ -360,22 +353,13 @@ pub fn training_launch(
         return Err(format!("no label column '{}' (columns: {})", request.label_column, columns.join(",")));
     }
     let features = columns.len() - 1;
-    let outputs = match (&request.kind, request.classes) {
+    let outputs = match (&request.training.kind, request.classes) {
         (ModelKind::LinearRegression, _) => 1,
         (ModelKind::LogisticRegression, None | Some(2)) => 1,
         (_, Some(classes)) if classes >= 2 => classes,
         (_, _) => return Err("give --classes (2 or more) for a classifier".into()),
     };
-    let mut training = TrainingConfig::new(request.kind.clone());
-    training.epochs = request.epochs;
-    training.batch_size = request.batch_size;
-    training.learning_rate = request.learning_rate;
-    training.ring = request.ring;
-    training.fractional_bits = request.fractional_bits;
-    training.sigmoid = request.sigmoid;
-    training.reveal_loss = request.reveal_loss;
-    training.comparison_bits = request.comparison_bits;
-    let plan = training::build(&training, &owners, features, outputs).map_err(|e| e.to_string())?;
+    let plan = training::build(&request.training, &owners, features, outputs).map_err(|e| e.to_string())?;
     let mut parties: Vec<String> = SERVERS.iter().chain([&PRODUCER]).map(|s| s.to_string()).collect();
     let mut parts = BTreeMap::new();
     for (owner, path) in &request.data {
