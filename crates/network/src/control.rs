@@ -61,27 +61,27 @@ pub struct SessionRequest {
     pub part: PartyRequest,
 }
 
-/// Operator → worker.
+/// Operator → worker. (New variants go last: postcard numbers them.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Request {
+    Prepare(SessionRequest),
+    Start,
+    Cancel,
     /// The header and row count of a table on the worker's disk (what a
     /// training graph's shapes need; revealed to the operator).
     Describe {
         path: String,
     },
-    Prepare(SessionRequest),
-    Start,
-    Cancel,
 }
 
 /// Worker → operator.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Reply {
-    Described { columns: Vec<String>, rows: usize },
     Prepared { hash: String },
     Refused { reason: String },
     Finished { profile: PartyProfile, outputs: Vec<String> },
     Failed { error: String },
+    Described { columns: Vec<String>, rows: usize },
 }
 
 /// Sends a control message.

@@ -195,7 +195,12 @@ fn control_session(shared: &Shared, operator: &str, mut stream: ServerStream) {
             return;
         }
         Ok(other) => return log(format!("{operator}: {other:?} before any prepare")),
-        Err(error) => return log(format!("{operator}: {error}")),
+        Err(error) => {
+            log(format!("{operator}: {error}"));
+            let reason = format!("{error} (is the launcher another version of blindfold?)");
+            let _ = control::send(&mut stream, &Reply::Refused { reason });
+            return;
+        }
     };
     let session = request.session;
     let prepared = match prepare(shared, &request) {
