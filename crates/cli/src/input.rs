@@ -163,9 +163,14 @@ pub fn read_table(path: &Path) -> Result<Table, String> {
             ));
         }
         for (cell, column) in cells.iter().zip(&columns) {
-            let value = cell.trim().parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
-                format!("{name}:{}: column '{column}': '{}' is not a number", index + 1, cell.trim())
-            })?;
+            // The cell itself is not quoted: a table's values are private
+            // (a worker's errors reach the operator and its log).
+            let value = cell
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("{name}:{}: column '{column}': not a finite number", index + 1))?;
             values.push(value);
         }
         rows += 1;
@@ -237,8 +242,9 @@ mod tests {
         assert!(error("header.csv", "a,b\n").contains("no rows"));
         assert!(error("ragged.csv", "a,b\n1,2\n3\n").contains("ragged.csv:3: 1 cells, the header has 2"));
         let text = error("text.csv", "a,b\n1,2\n3,x\n");
-        assert!(text.contains("text.csv:3: column 'b': 'x' is not a number"), "{text}");
-        assert!(error("nan.csv", "a\nNaN\n").contains("not a number"));
+        assert!(text.contains("text.csv:3: column 'b': not a finite number"), "{text}");
+        assert!(!text.contains("'x'"), "a private cell in an error: {text}");
+        assert!(error("nan.csv", "a\nNaN\n").contains("not a finite number"));
     }
 
     #[test]

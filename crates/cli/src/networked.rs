@@ -94,7 +94,11 @@ fn read_training_table(
             let mut one_hot = ArrayD::zeros(vec![table.rows, classes]);
             for (row, &value) in values.iter().enumerate() {
                 if value < 0.0 || value.fract() != 0.0 || value as usize >= classes {
-                    return Err(format!("{file}:{}: label {value} is not a class below {classes}", row + 2));
+                    // Not the value: a worker's errors reach the operator.
+                    return Err(format!(
+                        "{file}:{}: the label is not a class number below {classes}",
+                        row + 2
+                    ));
                 }
                 one_hot[[row, value as usize]] = 1.0;
             }

@@ -117,7 +117,7 @@ fn bad_files_are_errors_naming_file_line_and_column() {
     };
     let cases = [
         (write("ragged.csv", "x,target\n1,2\n3\n"), "ragged.csv:3: 1 cells, the header has 2 columns"),
-        (write("text.csv", "x,target\n1,2\n3,high\n"), "text.csv:3: column 'target': 'high' is not a number"),
+        (write("text.csv", "x,target\n1,2\n3,high\n"), "text.csv:3: column 'target': not a finite number"),
         (write("empty.csv", ""), "empty.csv: empty file"),
     ];
     for (path, expected) in &cases {
