@@ -352,11 +352,15 @@ fn class_count(request: &Request, tables: &[(String, &str, &Table)], label: usiz
     for (_, path, table) in tables {
         for (row, value) in table.column(label).iter().enumerate() {
             if *value < 0.0 || value.fract() != 0.0 {
-                return Err(format!("{}:{}: label {value} is not a class number (0, 1, …)", path, row + 2));
+                return Err(format!("{}:{}: the label is not a class number (0, 1, …)", path, row + 2));
             }
             largest = largest.max(*value as usize);
             if let Some(classes) = request.classes.filter(|&c| *value as usize >= c) {
-                return Err(format!("{}:{}: label {value} with --classes {classes}", path, row + 2));
+                return Err(format!(
+                    "{}:{}: a label of {classes} or more with --classes {classes}",
+                    path,
+                    row + 2
+                ));
             }
         }
     }
