@@ -21,7 +21,7 @@ def test_ctrl_c_stops_the_session_and_leaves_no_thread():
     g = bf.Graph()
     x = g.private_input("prediction-client", "x", (32, 64))
     w = g.private_input("model-owner", "w", (64, 64))
-    for _ in range(3000):
+    for _ in range(10000):
         x = bf.relu(x @ w)
     g.output("prediction-client", "y", x)
     values = {"prediction-client": {"x": np.ones((32, 64))}, "model-owner": {"w": np.eye(64)}}
@@ -30,7 +30,7 @@ def test_ctrl_c_stops_the_session_and_leaves_no_thread():
     small.output("a", "t", bf.relu(s @ small.private_input("b", "u", (2, 2))))
     small.run({"a": {"s": np.ones((2, 2))}, "b": {"u": np.ones((2, 2))}})  # starts the thread pools
     before = threads()
-    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer = threading.Timer(0.3, _thread.interrupt_main)
     timer.start()
     started = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
