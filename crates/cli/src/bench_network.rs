@@ -46,16 +46,11 @@ impl TlsBench {
         ndarray_npy::write_npy(deployment.data("prediction-client").join(&input_file), x)?;
         deployment.approve(&model.graph, &prediction_parties())?;
         let request = PredictRequest {
-            model: model_path.to_path_buf(),
             weights: model_file,
             input: input_file,
             scale: None,
-            batch: x.shape()[0],
             first: 0,
             out: Some("bench".into()),
-            sigmoid: Default::default(),
-            comparison_bits: None,
-            timeout: None,
         };
         let session = prediction_launch(model, &request, deployment.config.timeout);
         let config = &deployment.config;

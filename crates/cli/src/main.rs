@@ -635,24 +635,13 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                             .map(|n| n.to_string_lossy().to_string())
                             .ok_or("--model has no file name: give --weights")?,
                     };
-                    let request = networked::PredictRequest {
-                        model: graph.model.clone(),
-                        weights,
-                        input,
-                        scale,
-                        batch: graph.batch as usize,
-                        first,
-                        out,
-                        sigmoid: graph.sigmoid(),
-                        comparison_bits: graph.comparison_bits,
-                        timeout: Some(timeout),
-                    };
                     let model = networked::prediction_graph(
-                        &request.model,
-                        request.batch,
-                        request.sigmoid,
-                        request.comparison_bits,
+                        &graph.model,
+                        graph.batch as usize,
+                        graph.sigmoid(),
+                        graph.comparison_bits,
                     )?;
+                    let request = networked::PredictRequest { weights, input, scale, first, out };
                     networked::prediction_launch(&model, &request, timeout)
                 }
                 RunJob::Train { kind, data, label_column, training, out } => {

@@ -174,22 +174,18 @@ pub fn prediction_graph(
         .map_err(|e| format!("{}: {e}", model.display()))
 }
 
-/// A networked prediction.
+/// Where a networked prediction's files are: the model's weights on the
+/// owner's disk, the rows on the client's (the model's batch of them).
 pub struct PredictRequest {
-    pub model: PathBuf,
     /// The model file on the model owner's disk (in its data folder).
     pub weights: String,
     /// The client's inputs on its disk (in its data folder).
     pub input: String,
     pub scale: Option<f64>,
-    pub batch: usize,
     /// The first row of the client's file to predict.
     pub first: usize,
     /// Where the client writes its outputs (in its data folder).
     pub out: Option<String>,
-    pub sigmoid: SigmoidMethod,
-    pub comparison_bits: Option<u32>,
-    pub timeout: Option<Duration>,
 }
 
 /// Every party of a prediction: Pond's three, the owner, the client.
@@ -222,7 +218,7 @@ pub fn prediction_launch(model: &ImportedModel, request: &PredictRequest, timeou
                     input: model.input.clone(),
                     path: request.input.clone(),
                     scale: request.scale,
-                    rows: Some((request.first, request.batch)),
+                    rows: Some((request.first, model.input_shape[0])),
                 }],
                 outputs: request.out.clone(),
             },

@@ -12,11 +12,6 @@ use blindfold_ir::Graph;
 
 use crate::config::PartyConfig;
 
-/// The hash a party approves: BLAKE3 of the graph's encoding, hex.
-pub fn graph_hash(graph: &Graph) -> String {
-    graph.hash()
-}
-
 /// What the approval check found.
 #[derive(Debug, Default)]
 pub struct Approval {

@@ -23,6 +23,8 @@ pub struct NetworkEndpoint {
     /// A failure met where it could not be returned (a beat), reported by
     /// the next send or receive.
     deferred: Option<TransportError>,
+    /// Why this party failed, told to the peers as it leaves.
+    failure: Option<String>,
 }
 
 impl NetworkEndpoint {
@@ -41,6 +43,7 @@ impl NetworkEndpoint {
             last_beat: Instant::now(),
             beat_every: timeout / 4,
             deferred,
+            failure: None,
         }
     }
 
@@ -103,15 +106,21 @@ impl Endpoint for NetworkEndpoint {
             self.deferred.get_or_insert(error);
         }
     }
+
+    fn abandon(&mut self, reason: &str) {
+        self.failure = Some(reason.to_string());
+    }
 }
 
 impl Drop for NetworkEndpoint {
-    /// Tells every peer that this party left the session (so that a peer
-    /// still waiting on it fails at once), and drops its mailboxes. A peer
+    /// Tells every peer that this party left the session, and why if it
+    /// failed (so that a peer still waiting on it fails at once, naming the
+    /// root cause), and drops its mailboxes. A peer
     /// that cannot be reached at once is not waited for.
     fn drop(&mut self) {
         for peer in &self.peers {
-            if self.links.send_frame(peer, &Frame::End { session: self.session }, Duration::ZERO).is_ok() {
+            let end = Frame::End { session: self.session, reason: self.failure.clone() };
+            if self.links.send_frame(peer, &end, Duration::ZERO).is_ok() {
                 let _ = self.links.flush(peer);
             }
         }

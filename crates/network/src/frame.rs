@@ -4,7 +4,8 @@
 //! `Hello` (version, role) answered by `Ack`; a party's stream then carries
 //! `Data` (one protocol message: session, op, sequence, traffic, round
 //! clocks, payload), `Beat` (the sender is busy on the session) and `End`
-//! (the sender left the session); an operator's stream carries `Control`
+//! (the sender left the session; after the session id, why it failed, if
+//! it did); an operator's stream carries `Control`
 //! (postcard-encoded requests and replies). A frame longer than the
 //! reader's limit is refused before its body is read; a stream that ends
 //! inside a frame is reported as truncated.
@@ -25,6 +26,9 @@ const BEAT: u8 = 4;
 const END: u8 = 5;
 const CONTROL: u8 = 6;
 
+/// The longest failure reason an `End` frame carries.
+pub const REASON_BYTES: usize = 1000;
+
 /// A data frame's header after the kind: session, op, sequence, traffic,
 /// round, op round.
 pub const DATA_HEADER_BYTES: usize = 8 + 4 + 8 + 1 + 8 + 4;
@@ -41,11 +45,21 @@ pub enum Role {
 /// One frame.
 #[derive(Debug)]
 pub enum Frame {
-    Hello { version: u16, role: Role },
+    Hello {
+        version: u16,
+        role: Role,
+    },
     Ack,
     Data(Message),
-    Beat { session: u64 },
-    End { session: u64 },
+    Beat {
+        session: u64,
+    },
+    /// The sender left `session`; `reason` when it failed (an error
+    /// message, at most [`REASON_BYTES`]).
+    End {
+        session: u64,
+        reason: Option<String>,
+    },
     Control(Vec<u8>),
 }
 
@@ -70,6 +84,13 @@ pub enum FrameError {
 
 /// Writes a data frame: its header, then the payload (not copied here).
 pub fn write_data(writer: &mut impl Write, message: &Message) -> io::Result<()> {
+    writer.write_all(&data_header(message))?;
+    writer.write_all(&message.payload)
+}
+
+/// A data frame's bytes before its payload: the length prefix (which
+/// counts the payload), the kind and the header.
+pub fn data_header(message: &Message) -> [u8; 9 + DATA_HEADER_BYTES] {
     let mut header = [0u8; 9 + DATA_HEADER_BYTES];
     header[..8].copy_from_slice(&((1 + DATA_HEADER_BYTES + message.payload.len()) as u64).to_le_bytes());
     header[8] = DATA;
@@ -87,8 +108,7 @@ pub fn write_data(writer: &mut impl Write, message: &Message) -> io::Result<()> 
     }]);
     put(&message.round.to_le_bytes());
     put(&message.op_round.to_le_bytes());
-    writer.write_all(&header)?;
-    writer.write_all(&message.payload)
+    header
 }
 
 /// Writes any other frame.
@@ -105,7 +125,16 @@ pub fn write_frame(writer: &mut impl Write, frame: &Frame) -> io::Result<()> {
         }
         Frame::Ack => (ACK, Vec::new()),
         Frame::Beat { session } => (BEAT, session.to_le_bytes().to_vec()),
-        Frame::End { session } => (END, session.to_le_bytes().to_vec()),
+        Frame::End { session, reason } => {
+            let mut body = session.to_le_bytes().to_vec();
+            let reason = reason.as_deref().unwrap_or("");
+            let mut end = reason.len().min(REASON_BYTES);
+            while !reason.is_char_boundary(end) {
+                end -= 1;
+            }
+            body.extend(&reason.as_bytes()[..end]);
+            (END, body)
+        }
         Frame::Control(bytes) => (CONTROL, bytes.clone()),
     };
     let mut bytes = Vec::with_capacity(9 + body.len());
@@ -203,7 +232,10 @@ pub fn read_frame(reader: &mut impl Read, limit: u64) -> Result<Frame, FrameErro
         }),
         ACK if body_length == 0 => Ok(Frame::Ack),
         BEAT => Ok(Frame::Beat { session: session(&body)? }),
-        END => Ok(Frame::End { session: session(&body)? }),
+        END if body_length >= 8 => {
+            let reason = String::from_utf8_lossy(&body[8..]).into_owned();
+            Ok(Frame::End { session: session(&body[..8])?, reason: (!reason.is_empty()).then_some(reason) })
+        }
         CONTROL => Ok(Frame::Control(body)),
         other => Err(FrameError::Malformed(format!("frame kind {other} of {body_length} bytes"))),
     }
@@ -230,7 +262,9 @@ mod tests {
         let mut bytes = Vec::new();
         write_data(&mut bytes, &message(vec![1, 2, 3])).unwrap();
         write_frame(&mut bytes, &Frame::Hello { version: VERSION, role: Role::Control }).unwrap();
-        write_frame(&mut bytes, &Frame::End { session: 5 }).unwrap();
+        write_frame(&mut bytes, &Frame::End { session: 5, reason: None }).unwrap();
+        write_frame(&mut bytes, &Frame::End { session: 6, reason: Some("%3 (matmul): failed".into()) })
+            .unwrap();
         write_frame(&mut bytes, &Frame::Control(vec![9; 10])).unwrap();
         let mut reader = bytes.as_slice();
         match read_frame(&mut reader, 100).unwrap() {
@@ -247,7 +281,10 @@ mod tests {
             read_frame(&mut reader, 100).unwrap(),
             Frame::Hello { version: VERSION, role: Role::Control }
         ));
-        assert!(matches!(read_frame(&mut reader, 100).unwrap(), Frame::End { session: 5 }));
+        assert!(matches!(read_frame(&mut reader, 100).unwrap(), Frame::End { session: 5, reason: None }));
+        assert!(
+            matches!(read_frame(&mut reader, 100).unwrap(), Frame::End { session: 6, reason: Some(r) } if r == "%3 (matmul): failed")
+        );
         assert!(matches!(read_frame(&mut reader, 100).unwrap(), Frame::Control(b) if b == vec![9; 10]));
         assert!(matches!(read_frame(&mut reader, 100), Err(FrameError::Closed)));
     }

@@ -23,7 +23,6 @@ pub mod links;
 pub mod local;
 pub mod worker;
 
-pub use approval::graph_hash;
 pub use config::Config;
 pub use endpoint::NetworkEndpoint;
 pub use error::{NetworkError, Result};

@@ -35,8 +35,9 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Why a session's mailbox for a peer closed.
 #[derive(Clone, Debug)]
 enum Closed {
-    /// The peer ended the session (its `End` frame).
-    Left,
+    /// The peer ended the session (its `End` frame), with why it failed
+    /// if it did.
+    Left(Option<String>),
     /// The peer's stream failed.
     Failed(String),
 }
@@ -106,10 +107,6 @@ impl Links {
         &self.identity
     }
 
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
     fn lock(&self) -> MutexGuard<'_, Mailboxes> {
         self.mailboxes.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -162,7 +159,7 @@ impl Links {
                 return Ok(message);
             }
             match &mailbox.closed {
-                Some(Closed::Left) => return Err(TransportError::PeerLeft { peer: peer.to_string() }),
+                Some(Closed::Left(reason)) => return Err(left(peer, reason)),
                 Some(Closed::Failed(reason)) => {
                     return Err(TransportError::Connection {
                         peer: peer.to_string(),
@@ -197,7 +194,7 @@ impl Links {
     pub fn gone(&self, session: u64, peer: &str) -> Option<TransportError> {
         let mailboxes = self.lock();
         match &mailboxes.boxes.get(&(session, peer.to_string()))?.closed {
-            Some(Closed::Left) => Some(TransportError::PeerLeft { peer: peer.to_string() }),
+            Some(Closed::Left(reason)) => Some(left(peer, reason)),
             Some(Closed::Failed(reason)) => {
                 Some(TransportError::Connection { peer: peer.to_string(), reason: reason.clone() })
             }
@@ -256,7 +253,7 @@ impl Links {
             let mut mailboxes = self.lock();
             let session = match &frame {
                 Frame::Data(message) => message.session,
-                Frame::Beat { session } | Frame::End { session } => *session,
+                Frame::Beat { session } | Frame::End { session, .. } => *session,
                 other => {
                     drop(mailboxes);
                     let error = FrameError::Malformed(format!("an unexpected {other:?} on a peer stream"));
@@ -286,7 +283,10 @@ impl Links {
                     mailboxes.boxes.entry(key).or_default().queue.push_back(message);
                 }
                 Frame::Beat { .. } => mailboxes.boxes.entry(key).or_default().beats += 1,
-                _ => mailboxes.boxes.entry(key).or_default().closed = Some(Closed::Left),
+                Frame::End { reason, .. } => {
+                    mailboxes.boxes.entry(key).or_default().closed = Some(Closed::Left(reason));
+                }
+                _ => {}
             }
             self.changed.notify_all();
         }
@@ -340,13 +340,7 @@ impl Links {
     /// Queues a protocol message to `peer`; large payloads go out in chunks.
     pub fn send(&self, peer: &str, message: &Message) -> Result<(), TransportError> {
         self.with_stream(peer, self.config.timeout, |stream| {
-            let header = Message { payload: Vec::new(), ..*message };
-            let mut header_bytes = Vec::with_capacity(9 + frame::DATA_HEADER_BYTES);
-            frame::write_data(&mut header_bytes, &header)?;
-            // The length prefix counts the payload that follows.
-            let length = (1 + frame::DATA_HEADER_BYTES + message.payload.len()) as u64;
-            header_bytes[..8].copy_from_slice(&length.to_le_bytes());
-            stream.tls.writer().write_all(&header_bytes)?;
+            stream.tls.writer().write_all(&frame::data_header(message))?;
             for chunk in message.payload.chunks(CHUNK_BYTES) {
                 stream.tls.writer().write_all(chunk)?;
                 stream.unflushed += chunk.len();
@@ -394,6 +388,14 @@ impl Links {
                 Err(Dial::Unreachable(reason) | Dial::Refused(reason)) => return Err(reason),
             }
         }
+    }
+}
+
+/// The error for a peer that left, with its reason if it failed.
+fn left(peer: &str, reason: &Option<String>) -> TransportError {
+    match reason {
+        Some(reason) => TransportError::PeerFailed { peer: peer.to_string(), reason: reason.clone() },
+        None => TransportError::PeerLeft { peer: peer.to_string() },
     }
 }
 

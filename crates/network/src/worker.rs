@@ -5,6 +5,7 @@
 //! thread of its own, so sessions run side by side.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use blindfold_ir::{Graph, Op};
 use blindfold_protocols::pond::{PRODUCER, SERVERS};
+use blindfold_runtime::transport::Endpoint;
 use blindfold_runtime::{Session, SessionOptions};
 use ndarray::ArrayD;
 use rustls::{ServerConnection, StreamOwned};
@@ -136,7 +138,6 @@ fn handle_connection(shared: &Shared, tcp: TcpStream) {
     if !allowed {
         return log(format!("refused {name}: not allowed a {role:?} connection"));
     }
-    use std::io::Write;
     if frame::write_frame(&mut stream, &Frame::Ack).and_then(|_| stream.flush()).is_err()
         || stream.sock.set_read_timeout(None).is_err()
     {
@@ -328,15 +329,18 @@ fn run(shared: &Shared, prepared: Prepared) -> Reply {
     });
     // The mailboxes open first, so that a failure to read an input is told
     // to the peers (the endpoint's end) instead of leaving them waiting.
-    let endpoint = NetworkEndpoint::new(Arc::clone(&shared.links), prepared.session, peers, prepared.timeout);
+    let mut endpoint =
+        NetworkEndpoint::new(Arc::clone(&shared.links), prepared.session, peers, prepared.timeout);
     let mut inputs = HashMap::new();
     let reading = Instant::now();
     for (path, source) in &prepared.inputs {
         match shared.reader.read(path, source, &wanted) {
             Ok(values) => inputs.extend(values),
             Err(error) => {
+                let error = format!("{me}: reading its input: {error}");
+                endpoint.abandon(&error);
                 drop(endpoint);
-                return Reply::Failed { error: format!("{me}: reading its input: {error}") };
+                return Reply::Failed { error };
             }
         }
     }

@@ -256,6 +256,27 @@ fn a_stalled_peer_ends_the_session_within_the_timeout_with_its_name() {
 }
 
 #[test]
+fn a_party_that_fails_tells_its_peers_why() {
+    let cluster = cluster("why", 10.0);
+    cluster.deployment.approve(&graph(), &parties()).unwrap();
+    write(&cluster, CLIENT, "x.npy", &array(&[2, 4], 0.0));
+    // alice's file is not there: alice fails reading it, and says so.
+    let Err(NetworkError::Failed { failures }) =
+        launch(&cluster.deployment.config, OPERATOR, request("x.npy", "missing.npy", "o"))
+    else {
+        panic!("the session ran without alice's input");
+    };
+    let servers: Vec<&(String, String)> = failures.iter().filter(|(p, _)| p.starts_with("server")).collect();
+    assert_eq!(servers.len(), 2, "{failures:?}");
+    for (_, reason) in servers {
+        assert!(
+            reason.contains("alice left the session after it failed: alice: reading its input"),
+            "{reason}"
+        );
+    }
+}
+
+#[test]
 fn a_certificate_from_another_ca_is_refused_at_connection() {
     let cluster = cluster("foreign", 10.0);
     let other = prepare(&scratch("foreign-ca"), &parties(), &[OPERATOR.to_string()], 10.0).unwrap();

@@ -13,7 +13,7 @@ use numpy::{PyArrayDyn, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
 use serde_json::json;
 
-use crate::arrays::{owned, to_numpy};
+use crate::arrays::to_numpy;
 use crate::builder::{protocol, sigmoid_method};
 use crate::errors::{protocol_error, session_error, value_error};
 use crate::interrupt;
@@ -38,7 +38,7 @@ pub fn predict<'py>(
     if !(timeout.is_finite() && timeout > 0.0) {
         return Err(value_error(format!("timeout {timeout}: a positive number of seconds")));
     }
-    let x = owned(&x);
+    let x = x.as_array();
     let rows = x.shape().first().copied().unwrap_or(0);
     if x.ndim() < 2 || rows == 0 {
         return Err(value_error(format!(
@@ -64,36 +64,42 @@ pub fn predict<'py>(
             &first.input_shape[1..]
         )));
     }
+    // Each batch copied once, into the memory its session owns.
+    let slices: Vec<ArrayD<f64>> = (0..rows)
+        .step_by(batch)
+        .map(|start| x.slice_axis(Axis(0), (start..rows.min(start + batch)).into()).to_owned())
+        .collect();
     let cancel = Arc::new(AtomicBool::new(false));
     let watch = Arc::clone(&cancel);
     let work = move || -> PyResult<(ArrayD<f64>, serde_json::Value)> {
         let mut models: HashMap<usize, ImportedModel> = HashMap::from([(batch, first)]);
         let started = Instant::now();
         let (mut outputs, mut bytes, mut offline, mut rounds, mut batches) = (Vec::new(), 0, 0, 0, 0);
-        for start in (0..rows).step_by(batch) {
-            let size = batch.min(rows - start);
+        for slice in slices {
+            let size = slice.shape()[0];
             let imported = match models.entry(size) {
                 std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
                 std::collections::hash_map::Entry::Vacant(entry) => {
                     entry.insert(import(&model, options(size)).map_err(value_error)?)
                 }
             };
-            let slice = x.slice_axis(Axis(0), (start..start + size).into()).to_owned();
             let slice = slice.into_shape_with_order(IxDyn(&imported.input_shape)).map_err(value_error)?;
             let session_options = SessionOptions {
                 timeout: Duration::from_secs_f64(timeout),
                 cancel: Some(Arc::clone(&watch)),
                 ..SessionOptions::default()
             };
-            let result = Session::new(imported.graph.clone())
+            let mut result = Session::new(imported.graph.clone())
                 .protocol(protocol)
                 .options(session_options)
                 .run(imported.inputs(slice))
                 .map_err(session_error)?;
             let output = result
-                .output("prediction-client", &imported.output)
+                .outputs
+                .get_mut("prediction-client")
+                .and_then(|received| received.remove(&imported.output))
                 .ok_or_else(|| protocol_error("the client received no output"))?;
-            outputs.push(output.clone());
+            outputs.push(output);
             bytes += result.report.bytes_sent;
             offline += result.report.offline_bytes_sent;
             rounds = rounds.max(result.report.rounds);

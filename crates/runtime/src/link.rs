@@ -79,12 +79,12 @@ impl<'a> PartyLink<'a> {
         });
     }
 
-    /// Ends the current op's record.
     /// The party this link belongs to.
     pub fn party(&self) -> &str {
         &self.party
     }
 
+    /// Ends the current op's record, and tells the peers this party is busy.
     pub fn end(&mut self) {
         self.endpoint.heartbeat();
         if let Some(mut event) = self.current.take() {
@@ -92,6 +92,11 @@ impl<'a> PartyLink<'a> {
             event.rounds = self.op_clock;
             self.events.push(event);
         }
+    }
+
+    /// The party failed with `reason`: its peers are told as it leaves.
+    pub fn abandon(&mut self, reason: &str) {
+        self.endpoint.abandon(reason);
     }
 
     /// The party's profile, once it is done.

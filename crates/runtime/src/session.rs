@@ -369,6 +369,7 @@ pub type PartyResult = (BTreeMap<String, ndarray::ArrayD<f64>>, PartyProfile);
 type PartyOutcome = std::result::Result<PartyResult, ProtocolError>;
 
 /// Runs one party over the whole graph: setup, then every node in order.
+/// A party that fails tells its peers why as it leaves.
 fn drive(
     party: &mut dyn Executor,
     mut link: PartyLink<'_>,
@@ -378,9 +379,28 @@ fn drive(
     timeout: Duration,
     hooks: Hooks<'_>,
 ) -> PartyOutcome {
+    match drive_nodes(party, &mut link, graph, fault, parties, timeout, hooks) {
+        Ok(()) => Ok((party.take_outputs(), link.finish())),
+        Err(error) => {
+            link.abandon(&error.to_string());
+            Err(error)
+        }
+    }
+}
+
+/// Setup, then every node in order.
+fn drive_nodes(
+    party: &mut dyn Executor,
+    link: &mut PartyLink<'_>,
+    graph: &Graph,
+    fault: Option<&Fault>,
+    parties: &[String],
+    timeout: Duration,
+    hooks: Hooks<'_>,
+) -> std::result::Result<(), ProtocolError> {
     let total = graph.nodes().len();
     link.begin(SETUP_OP);
-    party.setup(&mut link)?;
+    party.setup(link)?;
     link.end();
     for index in 0..graph.nodes().len() as u32 {
         if hooks.cancel.is_some_and(|flag| flag.load(Ordering::Relaxed)) {
@@ -410,7 +430,7 @@ fn drive(
             }
         }
         link.begin(index);
-        party.execute(NodeId(index), &mut link)?;
+        party.execute(NodeId(index), link)?;
         link.end();
         if let Some(hook) = hooks.progress {
             (hook.0)(index as usize + 1, total);
@@ -422,7 +442,7 @@ fn drive(
             (hook.0)(receiver, name, value);
         }
     }
-    Ok((party.take_outputs(), link.finish()))
+    Ok(())
 }
 
 /// The failure that explains the others: a crash first, then an error that

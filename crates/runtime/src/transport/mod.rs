@@ -45,6 +45,9 @@ pub enum TransportError {
     /// parse, was truncated or too large, or TLS refused the peer.
     #[error("{peer}: {reason}")]
     Connection { peer: String, reason: String },
+    /// The peer failed and left the session, for `reason`.
+    #[error("{peer} left the session after it failed: {reason}")]
+    PeerFailed { peer: String, reason: String },
     /// The peer is not part of the session.
     #[error("{peer} is not a party of this session")]
     UnknownPeer { peer: String },
@@ -64,4 +67,9 @@ pub trait Endpoint: Send {
     /// every op), so that a party waiting on a long computation is not
     /// mistaken for one waiting on a stalled peer.
     fn heartbeat(&mut self) {}
+
+    /// This party failed with `reason` and is about to leave: a transport
+    /// that can tell the peers why does (so that their errors name the
+    /// root cause, not just "left"). Reasons are error messages: no values.
+    fn abandon(&mut self, _reason: &str) {}
 }
