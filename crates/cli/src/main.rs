@@ -82,7 +82,7 @@ enum Command {
         #[arg(long)]
         compare_plaintext: bool,
         /// How Sigmoid nodes are computed (pond): clamped (comparisons, then a
-        /// degree-11 polynomial; error ≤ 0.005 everywhere) or polynomial
+        /// degree-11 polynomial; error ≤ 0.003 everywhere) or polynomial
         /// (degree 7, cheaper, wrong outside [-8, 8]).
         #[arg(long, value_enum, default_value_t = SigmoidChoice::Clamped)]
         sigmoid: SigmoidChoice,
@@ -235,7 +235,7 @@ struct TrainingArgs {
     /// The ring: z128 (default; 32 fractional bits) or z64 (20 fractional bits).
     #[arg(long, value_enum, default_value_t = RingChoice::Z128)]
     ring: RingChoice,
-    /// The classifiers' sigmoid: clamped (comparisons, error <= 0.005
+    /// The classifiers' sigmoid: clamped (comparisons, error <= 0.003
     /// everywhere) or polynomial (cheaper, wrong outside [-8, 8]).
     #[arg(long, value_enum, default_value_t = SigmoidChoice::Clamped)]
     sigmoid: SigmoidChoice,

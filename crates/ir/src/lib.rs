@@ -25,7 +25,8 @@ mod op;
 mod types;
 
 pub use builder::{
-    Conv2dGeometry, GraphBuilder, SIGMOID_CLAMPED_COEFFICIENTS_OVER_8, SIGMOID_COEFFICIENTS_OVER_8, Tensor,
+    Conv2dGeometry, GraphBuilder, SIGMOID_CLAMP, SIGMOID_CLAMPED_COEFFICIENTS, SIGMOID_COEFFICIENTS_OVER_8,
+    Tensor,
 };
 pub use error::{GraphError, Result};
 pub use graph::{Graph, Node};

@@ -40,7 +40,7 @@ pub struct ImportOptions {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum SigmoidMethod {
     /// Clamped to [−8, 8] by comparisons, then a degree-11 polynomial:
-    /// error ≤ 0.005 for every input, 6 rounds.
+    /// error ≤ 0.003 for every input, 6 rounds.
     #[default]
     Clamped,
     /// The degree-7 polynomial alone: error ≤ 0.032 on [−8, 8] and

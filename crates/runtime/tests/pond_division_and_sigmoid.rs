@@ -19,7 +19,7 @@ fn sigmoid(x: f64) -> f64 {
 
 #[test]
 fn the_clamped_sigmoid_is_close_everywhere_and_the_polynomial_only_inside() {
-    let mut values = vec![0.0, 2f64.powi(-16), -2f64.powi(-16), 7.99, 8.0, 8.01, -8.0, -8.01, 12.0, -12.0];
+    let mut values = vec![0.0, 2f64.powi(-16), -2f64.powi(-16), 5.99, 6.0, 6.01, -6.0, -6.01, 12.0, -12.0];
     values.extend([1e3, -1e3, 3e4, -3e4]); // the last 4 before the random ones
     values.extend(random(&[200], 12.0, 5).iter());
     let n = values.len();
@@ -37,10 +37,10 @@ fn the_clamped_sigmoid_is_close_everywhere_and_the_polynomial_only_inside() {
     let graph = g.finish();
     let x = ArrayD::from_shape_vec(vec![n], values.clone()).unwrap();
     // Each truncation errs by up to 1 ulp, and the degree-11 coefficients
-    // (up to 35) scale the errors of the powers: 256 ulps = 0.004.
-    let result = assert_matches_reference(&graph, &inputs(vec![(A, "x", x)]), 256.0);
+    // (up to 11) scale the errors of the powers: 128 ulps = 0.002.
+    let result = assert_matches_reference(&graph, &inputs(vec![(A, "x", x)]), 128.0);
     for (v, c) in values.iter().zip(result.output(A, "clamped").unwrap()) {
-        assert!((c - sigmoid(*v)).abs() <= 0.005, "clamped sigmoid({v}) = {c}, not {}", sigmoid(*v));
+        assert!((c - sigmoid(*v)).abs() <= 0.003, "clamped sigmoid({v}) = {c}, not {}", sigmoid(*v));
     }
     let moderate: Vec<f64> = values[..n - 204].iter().chain(&values[n - 200..]).copied().collect();
     let mut worst_outside = 0f64;

@@ -260,8 +260,8 @@ def relu(x: Tensor) -> Tensor:
 
 
 def sigmoid(x: Tensor, method: str = "clamped") -> Tensor:
-    """The logistic sigmoid: ``"clamped"`` (comparisons clamp to [-8, 8],
-    then a degree-11 polynomial; error ≤ 0.005 everywhere) or
+    """The logistic sigmoid: ``"clamped"`` (comparisons clamp to [-6, 6],
+    then a degree-11 polynomial; error ≤ 0.003 everywhere) or
     ``"polynomial"`` (degree 7, cheaper, wrong outside [-8, 8])."""
     graph = _graph_of(x)
     if method not in ("clamped", "polynomial"):
