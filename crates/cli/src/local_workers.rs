@@ -69,6 +69,11 @@ impl LocalWorkers {
         }
     }
 
+    /// The process id of `party`'s worker, if it runs.
+    pub fn pid(&self, party: &str) -> Option<u32> {
+        self.children.get(party).map(|child| child.id())
+    }
+
     /// What `party`'s worker logged so far.
     pub fn log(&self, party: &str) -> String {
         std::fs::read_to_string(self.deployment.dir.join(format!("{party}.log"))).unwrap_or_default()

@@ -345,6 +345,9 @@ enum RunJob {
         #[arg(long, value_name = "PATH")]
         out: Option<String>,
     },
+    /// What each worker holds now: connections, sessions, buffered bytes,
+    /// threads (for monitoring; nothing about values).
+    Status,
     /// Any graph file: inputs as PARTY:INPUT=PATH (a path in that party's
     /// data folder), outputs written by their receivers.
     Graph {
@@ -626,6 +629,23 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 None => config.timeout,
             };
             let session = match job {
+                RunJob::Status => {
+                    for party in config.parties.keys() {
+                        match blindfold_network::launcher::status(&config, &operator, party) {
+                            Ok(h) => println!(
+                                "{party}: {} connections ({} in their handshake), {} sessions, {} mailboxes holding {} bytes, {} threads",
+                                h.connections,
+                                h.handshaking,
+                                h.sessions,
+                                h.mailboxes,
+                                h.buffered_bytes,
+                                h.threads.map_or("?".to_string(), |t| t.to_string())
+                            ),
+                            Err(error) => println!("{party}: {error}"),
+                        }
+                    }
+                    return Ok(());
+                }
                 RunJob::Predict { graph, weights, input, scale, first, out } => {
                     let weights = match weights {
                         Some(path) => path,

@@ -11,15 +11,15 @@ use std::time::{Duration, SystemTime};
 use blindfold_ir::Graph;
 use blindfold_ml::training::{self, MODEL_OWNER, ModelKind, TrainingConfig};
 use blindfold_network::Config;
-use blindfold_network::control::{InputSource, PartyRequest};
+use blindfold_network::control::{InputSource, PartyRequest, TableShape};
 use blindfold_network::launcher::{Launch, Launched, describe};
-use blindfold_network::worker::{InputFiles, InputReader, WantedInput};
+use blindfold_network::worker::{InputFiles, InputReader, ReadError, WantedInput};
 use blindfold_onnx::{ImportOptions, ImportedModel, SigmoidMethod, import};
 use blindfold_protocols::pond::{PRODUCER, SERVERS};
 use ndarray::{ArrayD, Axis, IxDyn};
 use serde_json::json;
 
-use crate::input::{read_array, read_table};
+use crate::input::{Header, InputError, read_array, read_table};
 
 /// A model's weights as last read: (modified, length, weights).
 type WeightsCache = Mutex<HashMap<PathBuf, (SystemTime, u64, Arc<HashMap<String, ArrayD<f64>>>)>>;
@@ -37,15 +37,25 @@ impl InputFiles for WorkerFiles {
         path: &Path,
         source: &InputSource,
         wanted: &[WantedInput],
-    ) -> Result<HashMap<String, ArrayD<f64>>, String> {
+    ) -> Result<HashMap<String, ArrayD<f64>>, ReadError> {
         read_source(path, source, wanted, &self.weights)
     }
 
-    fn describe(&self, path: &Path) -> Result<(Vec<String>, usize), String> {
-        let file = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        let table = read_table(path).map_err(|e| e.replace(&path.display().to_string(), &file))?;
-        Ok((table.columns, table.rows))
+    fn describe(&self, path: &Path) -> Result<TableShape, ReadError> {
+        let table = read_table(path, Header::Detect).map_err(|e| private(e, path))?;
+        Ok(TableShape { header: table.header, columns: table.columns, rows: table.rows })
     }
+}
+
+/// A reading error as a worker reports it: the file by its name, not its
+/// place on disk; the line only in the worker's own log.
+fn private(error: InputError, path: &Path) -> ReadError {
+    let error = error.renamed(&file_name(path));
+    ReadError { public: error.public(), private: error.location.is_some().then(|| error.to_string()) }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
 }
 
 /// The reader `blindfold worker` uses.
@@ -54,18 +64,21 @@ pub fn input_reader() -> Arc<InputReader> {
 }
 
 /// The weights of the ONNX model at `path`, from `cache` if unchanged.
-fn model_weights(path: &Path, cache: &WeightsCache) -> Result<Arc<HashMap<String, ArrayD<f64>>>, String> {
-    let file = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    let metadata = std::fs::metadata(path).map_err(|e| format!("{file}: {e}"))?;
+fn model_weights(path: &Path, cache: &WeightsCache) -> Result<Arc<HashMap<String, ArrayD<f64>>>, ReadError> {
+    let file = file_name(path);
+    let metadata = std::fs::metadata(path).map_err(|e| ReadError::public(format!("{file}: {e}")))?;
     let stamp = (metadata.modified().unwrap_or(SystemTime::UNIX_EPOCH), metadata.len());
     if let Some((modified, length, weights)) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(path)
         && (*modified, *length) == stamp
     {
         return Ok(Arc::clone(weights));
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("{file}: {e}"))?;
-    let weights =
-        Arc::new(import(&bytes, ImportOptions::default()).map_err(|e| format!("{file}: {e}"))?.weights);
+    let bytes = std::fs::read(path).map_err(|e| ReadError::public(format!("{file}: {e}")))?;
+    let weights = Arc::new(
+        import(&bytes, ImportOptions::default())
+            .map_err(|e| ReadError::public(format!("{file}: {e}")))?
+            .weights,
+    );
     cache
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -79,26 +92,29 @@ fn read_training_table(
     label_column: &str,
     (features, labels): (&str, &str),
     classes: Option<usize>,
-) -> Result<HashMap<String, ArrayD<f64>>, String> {
-    let file = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    let table = read_table(path).map_err(|e| e.replace(&path.display().to_string(), &file))?;
-    let label = table.columns.iter().position(|c| c == label_column).ok_or_else(|| {
-        format!("{file}: no label column '{label_column}' (columns: {})", table.columns.join(","))
-    })?;
-    let x = ArrayD::from_shape_vec(vec![table.rows, table.columns.len() - 1], table.without_column(label))
-        .map_err(|e| format!("{file}: {e}"))?;
+) -> Result<HashMap<String, ArrayD<f64>>, ReadError> {
+    let file = file_name(path);
+    let table = read_table(path, Header::Detect).map_err(|e| private(e, path))?;
+    let label = table.column_named(label_column).map_err(|e| ReadError::public(format!("{file}: {e}")))?;
+    let x = ArrayD::from_shape_vec(vec![table.rows, table.columns - 1], table.without_column(label))
+        .map_err(|e| ReadError::public(format!("{file}: {e}")))?;
     let values = table.column(label);
     let y = match classes {
-        None => ArrayD::from_shape_vec(vec![table.rows, 1], values).map_err(|e| format!("{file}: {e}"))?,
+        None => ArrayD::from_shape_vec(vec![table.rows, 1], values)
+            .map_err(|e| ReadError::public(format!("{file}: {e}")))?,
         Some(classes) => {
             let mut one_hot = ArrayD::zeros(vec![table.rows, classes]);
+            let first_line = if table.header.is_some() { 2 } else { 1 };
             for (row, &value) in values.iter().enumerate() {
                 if value < 0.0 || value.fract() != 0.0 || value as usize >= classes {
-                    // Not the value: a worker's errors reach the operator.
-                    return Err(format!(
-                        "{file}:{}: the label is not a class number below {classes}",
-                        row + 2
-                    ));
+                    // Neither the value nor the row leaves this worker.
+                    return Err(ReadError {
+                        public: format!("{file}: a label is not a class number below {classes}"),
+                        private: Some(format!(
+                            "{file}:{}: the label is not a class number",
+                            row + first_line
+                        )),
+                    });
                 }
                 one_hot[[row, value as usize]] = 1.0;
             }
@@ -113,20 +129,21 @@ fn read_source(
     source: &InputSource,
     wanted: &[WantedInput],
     cache: &WeightsCache,
-) -> Result<HashMap<String, ArrayD<f64>>, String> {
-    let file = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+) -> Result<HashMap<String, ArrayD<f64>>, ReadError> {
+    let file = file_name(path);
+    let public = |message: String| ReadError::public(format!("{file}: {message}"));
     match source {
         InputSource::Array { input, scale, rows, .. } => {
             let shape = &wanted
                 .iter()
                 .find(|(name, _)| name == input)
-                .ok_or_else(|| format!("the graph has no input '{input}' of this party"))?
+                .ok_or_else(|| ReadError::public(format!("the graph has no input '{input}' of this party")))?
                 .1;
-            let mut array = read_array(path).map_err(|e| e.replace(&path.display().to_string(), &file))?;
+            let mut array = read_array(path).map_err(|e| private(e, path))?;
             if let Some((first, count)) = rows {
                 let available = array.shape().first().copied().unwrap_or(0);
                 if first + count > available {
-                    return Err(format!("{file}: rows {first}..{} asked, it has {available}", first + count));
+                    return Err(public(format!("rows {first}..{} asked, it has {available}", first + count)));
                 }
                 array = array.slice_axis(Axis(0), (*first..first + count).into()).to_owned();
             }
@@ -135,13 +152,13 @@ fn read_source(
             }
             let expected: usize = shape.iter().product();
             if array.len() != expected {
-                return Err(format!(
-                    "{file}: {} values (shape {:?}), input '{input}' takes shape {shape:?}",
+                return Err(public(format!(
+                    "{} values (shape {:?}), input '{input}' takes shape {shape:?}",
                     array.len(),
                     array.shape()
-                ));
+                )));
             }
-            let array = array.into_shape_with_order(IxDyn(shape)).map_err(|e| format!("{file}: {e}"))?;
+            let array = array.into_shape_with_order(IxDyn(shape)).map_err(|e| public(e.to_string()))?;
             Ok(HashMap::from([(input.clone(), array)]))
         }
         InputSource::ModelWeights { .. } => {
@@ -151,7 +168,7 @@ fn read_source(
                 .map(|(name, value)| (name.clone(), value.clone()))
                 .collect();
             if weights.is_empty() {
-                return Err(format!("{file}: none of its weights is an input of the graph"));
+                return Err(public("none of its weights is an input of the graph".into()));
             }
             Ok(weights)
         }
@@ -332,27 +349,49 @@ pub fn training_launch(
         return Err("no training data: give --data OWNER=PATH at least once".into());
     }
     let mut owners = Vec::new();
-    let mut first: Option<(String, Vec<String>)> = None;
+    let mut first: Option<(String, TableShape)> = None;
     for (owner, path) in &request.data {
-        let (columns, rows) = describe(config, operator, owner, path).map_err(|e| e.to_string())?;
+        let shape = describe(config, operator, owner, path).map_err(|e| e.to_string())?;
         match &first {
-            Some((first_owner, first_columns)) if *first_columns != columns => {
+            Some((first_owner, first_shape))
+                if (first_shape.columns, &first_shape.header) != (shape.columns, &shape.header) =>
+            {
                 return Err(format!(
-                    "{owner}'s {path} has columns {}, {first_owner}'s has {}: every owner must have the same columns",
-                    columns.join(","),
-                    first_columns.join(",")
+                    "{owner}'s {path} has {} columns{}, {first_owner}'s has {}{}: every owner must have the same columns",
+                    shape.columns,
+                    shape.header.as_ref().map(|h| format!(" ({})", h.join(","))).unwrap_or_default(),
+                    first_shape.columns,
+                    first_shape.header.as_ref().map(|h| format!(" ({})", h.join(","))).unwrap_or_default(),
                 ));
             }
             Some(_) => {}
-            None => first = Some((owner.clone(), columns.clone())),
+            None => first = Some((owner.clone(), shape.clone())),
         }
-        owners.push((owner.clone(), rows));
+        owners.push((owner.clone(), shape.rows));
     }
-    let columns = first.map(|(_, c)| c).unwrap_or_default();
-    if !columns.contains(&request.label_column) {
-        return Err(format!("no label column '{}' (columns: {})", request.label_column, columns.join(",")));
+    let Some((first_owner, shape)) = first else {
+        return Err("no training data: give --data OWNER=PATH at least once".into());
+    };
+    match &shape.header {
+        Some(names) if !names.contains(&request.label_column) => {
+            return Err(format!(
+                "no label column '{}' in {first_owner}'s table (its header names {})",
+                request.label_column,
+                names.join(",")
+            ));
+        }
+        Some(_) => {}
+        None if request.label_column.parse::<usize>().is_ok_and(|i| i < shape.columns) => {}
+        None => {
+            return Err(format!(
+                "{first_owner}'s table has no header line (its first line is data, and stays on its worker): \
+                 name the label by its column number, from 0 (it has {} columns)",
+                shape.columns
+            ));
+        }
     }
-    let features = columns.len() - 1;
+    let columns = shape.columns;
+    let features = columns - 1;
     let outputs = match (&request.training.kind, request.classes) {
         (ModelKind::LinearRegression, _) => 1,
         (ModelKind::LogisticRegression, None | Some(2)) => 1,

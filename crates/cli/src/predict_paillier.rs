@@ -15,6 +15,7 @@ use crate::input::read_matrix;
 /// What a run measured.
 pub struct Prediction {
     pub model: String,
+    pub input: String,
     pub kind: ModelKind,
     pub rows: usize,
     pub outputs: usize,
@@ -59,6 +60,7 @@ pub fn run(model_path: &Path, input: &Path, key_bits: u32) -> Result<Prediction,
     let decrypt_s = started.elapsed().as_secs_f64();
     Ok(Prediction {
         model: model_path.display().to_string(),
+        input: input.display().to_string(),
         kind: model.kind,
         rows: x.rows,
         outputs: model.outputs(),
@@ -95,6 +97,7 @@ impl Prediction {
             "protocol": "paillier",
             "transport": "in-process",
             "inputs": self.rows,
+            "rows_read": self.rows,
             "predictions": predicted,
             "outputs": self.values.chunks(self.outputs).collect::<Vec<_>>(),
             "accuracy": null,
@@ -135,8 +138,8 @@ impl std::fmt::Display for Prediction {
         )?;
         writeln!(
             f,
-            "  the client encrypted {} row(s); the server scored them with {}; only the client can decrypt",
-            self.rows, self.model
+            "  the client read {} row(s) from {} and encrypted them; the server scored them with {}; only the client can decrypt",
+            self.rows, self.input, self.model
         )?;
         writeln!(f, "\n{:>5} {:>14} {:>14}", "row", "private", "plaintext")?;
         for (row, (got, want)) in self.values.iter().zip(&self.plaintext).enumerate() {

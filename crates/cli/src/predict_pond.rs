@@ -35,6 +35,10 @@ pub struct Request {
 /// What a run found.
 pub struct Outcome {
     pub model: String,
+    /// The input file, and how many rows it held (all of them are counted,
+    /// so that a row lost in reading would show).
+    pub input: String,
+    pub rows_read: usize,
     pub outputs: Vec<Vec<f64>>,
     pub predictions: Vec<usize>,
     pub accuracy: Option<f64>,
@@ -57,7 +61,8 @@ pub fn run(request: &Request) -> Result<Outcome, Box<dyn std::error::Error>> {
     if let Some(scale) = request.scale {
         x.mapv_inplace(|v| v * scale);
     }
-    let total = request.limit.unwrap_or(usize::MAX).min(x.shape().first().copied().unwrap_or(0));
+    let rows_read = x.shape().first().copied().unwrap_or(0);
+    let total = request.limit.unwrap_or(usize::MAX).min(rows_read);
     if total == 0 {
         return Err(format!("{}: no inputs", request.input.display()).into());
     }
@@ -148,6 +153,8 @@ pub fn run(request: &Request) -> Result<Outcome, Box<dyn std::error::Error>> {
     };
     Ok(Outcome {
         model: request.model.display().to_string(),
+        input: request.input.display().to_string(),
+        rows_read,
         accuracy: accuracy_of(&predictions),
         plaintext_accuracy: if request.compare_plaintext {
             accuracy_of(&plaintext_predictions)
@@ -191,6 +198,7 @@ impl Outcome {
             "protocol": "pond",
             "transport": "in-process",
             "inputs": self.predictions.len(),
+            "rows_read": self.rows_read,
             "predictions": self.predictions,
             "outputs": self.outputs,
             "accuracy": self.accuracy,
@@ -213,6 +221,7 @@ impl std::fmt::Display for Outcome {
             self.predictions.len(),
             self.batches
         )?;
+        writeln!(f, "  read {} row(s) from {}", self.rows_read, self.input)?;
         if self.softmax_removed {
             writeln!(f, "  the model's final Softmax is left out: the client gets the logits (same argmax)")?;
         }

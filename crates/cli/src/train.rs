@@ -25,7 +25,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::{Array1, Array2, ArrayD, Axis};
 use serde_json::json;
 
-use crate::input::{Table, read_table};
+use crate::input::{Header, Table, read_table};
 
 /// What to train, on what.
 pub struct Request {
@@ -97,7 +97,7 @@ pub fn run(request: &Request) -> Result<Outcome, Box<dyn std::error::Error>> {
         .data
         .iter()
         .map(|(owner, path)| {
-            read_table(path).map(|table| DataSource {
+            read_table(path, Header::Detect).map(|table| DataSource {
                 owner: owner.clone(),
                 name: path.display().to_string(),
                 table,
@@ -108,7 +108,7 @@ pub fn run(request: &Request) -> Result<Outcome, Box<dyn std::error::Error>> {
         Some(path) => Some(DataSource {
             owner: String::new(),
             name: path.display().to_string(),
-            table: read_table(path)?,
+            table: read_table(path, Header::Detect)?,
         }),
         None => None,
     };
@@ -138,28 +138,19 @@ pub fn train(
         sources.iter().map(|source| (source.owner.clone(), source.name.as_str(), &source.table)).collect();
     let (first_owner, first_path, first) = &tables[0];
     for (owner, path, table) in &tables[1..] {
-        if table.columns != first.columns {
+        if (table.columns, &table.header) != (first.columns, &first.header) {
             return Err(format!(
-                "{owner}'s {} has {} columns ({}), {first_owner}'s {} has {} ({}): every data owner must send the same columns",
+                "{owner}'s {} has {}, {first_owner}'s {} has {}: every data owner must send the same columns",
                 path,
-                table.columns.len(),
-                table.columns.join(","),
+                columns_text(table),
                 first_path,
-                first.columns.len(),
-                first.columns.join(",")
+                columns_text(first),
             )
             .into());
         }
     }
-    let label = first.columns.iter().position(|c| *c == request.label_column).ok_or_else(|| {
-        format!(
-            "{}: no label column '{}' (columns: {})",
-            first_path,
-            request.label_column,
-            first.columns.join(",")
-        )
-    })?;
-    let feature_count = first.columns.len() - 1;
+    let label = first.column_named(&request.label_column).map_err(|e| format!("{first_path}: {e}"))?;
+    let feature_count = first.columns - 1;
     if feature_count == 0 {
         return Err(format!("{first_path}: no feature columns besides the label").into());
     }
@@ -275,12 +266,12 @@ pub fn train(
     let mut test_metric = None;
     if let Some(test) = test {
         let table = &test.table;
-        if table.columns != first.columns {
+        if (table.columns, &table.header) != (first.columns, &first.header) {
             return Err(format!(
-                "{}: columns ({}) differ from the training data's ({})",
+                "{}: {} differ from the training data's {}",
                 test.name,
-                table.columns.join(","),
-                first.columns.join(",")
+                columns_text(table),
+                columns_text(first)
             )
             .into());
         }
@@ -557,5 +548,14 @@ impl std::fmt::Display for Outcome {
             "\ntime {:.2} s (plaintext twin {:.3} s), {} bytes online + {} of producer material, {} rounds",
             self.wall_s, self.plaintext_s, self.bytes_sent, self.offline_bytes, self.rounds
         )
+    }
+}
+
+/// A table's columns as errors name them: the count, and the header's
+/// names where it has one.
+fn columns_text(table: &Table) -> String {
+    match &table.header {
+        Some(names) => format!("{} columns ({})", table.columns, names.join(",")),
+        None => format!("{} columns (no header)", table.columns),
     }
 }

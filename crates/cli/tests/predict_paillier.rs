@@ -24,6 +24,22 @@ fn shipped_models_agree_with_the_plaintext() {
     }
 }
 
+/// A headerless table whose first row begins with a byte-order mark: every
+/// row is predicted, and the count read is reported beside the result.
+#[test]
+fn no_row_is_lost_and_the_count_read_is_reported() {
+    let text = std::fs::read_to_string(repository("models/diabetes-sample.csv")).unwrap();
+    let rows: Vec<&str> = text.lines().skip(1).filter(|l| !l.trim().is_empty()).collect();
+    let dir = std::env::temp_dir().join(format!("blindfold-predict-bom-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bom = dir.join("bom.csv");
+    std::fs::write(&bom, format!("\u{feff}{}\n", rows.join("\n"))).unwrap();
+    let prediction = predict_paillier::run(&repository("models/diabetes-linear.json"), &bom, 2048).unwrap();
+    assert_eq!(prediction.rows, rows.len());
+    assert_eq!(prediction.json()["rows_read"], rows.len());
+    assert!(prediction.to_string().contains(&format!("read {} row(s)", rows.len())));
+}
+
 #[test]
 fn mismatched_and_malformed_files_are_errors() {
     let sample = repository("models/diabetes-sample.csv");

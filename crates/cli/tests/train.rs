@@ -116,7 +116,7 @@ fn bad_files_are_errors_naming_file_line_and_column() {
         path
     };
     let cases = [
-        (write("ragged.csv", "x,target\n1,2\n3\n"), "ragged.csv:3: 1 cells, the header has 2 columns"),
+        (write("ragged.csv", "x,target\n1,2\n3\n"), "ragged.csv:3: 1 cells, 2 in the first line"),
         (write("text.csv", "x,target\n1,2\n3,high\n"), "text.csv:3: column 'target': not a finite number"),
         (write("empty.csv", ""), "empty.csv: empty file"),
     ];
@@ -131,7 +131,7 @@ fn bad_files_are_errors_naming_file_line_and_column() {
         .err()
         .unwrap()
         .to_string();
-    assert!(error.contains("no label column 'outcome'") && error.contains("good.csv"), "{error}");
+    assert!(error.contains("no column 'outcome'") && error.contains("good.csv"), "{error}");
     let error = run(&request(ModelKind::LogisticRegression, vec![("a".into(), good.clone())], "bmi"))
         .err()
         .unwrap()

@@ -4,113 +4,17 @@
 //! predictions; killing a worker mid-session ends the others with errors
 //! naming it within the timeout, and the workers serve the next session.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use blindfold_cli::local_workers::LocalWorkers;
 use blindfold_onnx::{ImportOptions, import};
 use blindfold_runtime::Session;
+use common::{BINARY, SCALE, Workers, repository, text};
 use ndarray::{ArrayD, Axis};
-
-const BINARY: &str = env!("CARGO_BIN_EXE_blindfold");
-const SCALE: f64 = 1.0 / 255.0;
-
-fn repository(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
-}
-
-fn parties() -> Vec<String> {
-    blindfold_cli::networked::prediction_parties()
-}
-
-struct Workers {
-    local: LocalWorkers,
-}
-
-impl Workers {
-    /// Workers in a fresh folder, certificates remade by `blindfold certs`
-    /// (then the workers restarted), models and images in the owners' data
-    /// folders.
-    fn new(name: &str, timeout_s: f64) -> Workers {
-        let dir = std::env::temp_dir().join(format!("blindfold-workers-{}-{name}", std::process::id()));
-        let mut local = LocalWorkers::start(&dir, Path::new(BINARY), &parties(), timeout_s).unwrap();
-        let certs = Command::new(BINARY)
-            .args(["certs", "--config"])
-            .arg(&local.deployment.config_path)
-            .arg("--out")
-            .arg(dir.join("certs"))
-            .output()
-            .unwrap();
-        assert!(certs.status.success(), "{}", String::from_utf8_lossy(&certs.stderr));
-        for party in parties() {
-            local.kill(&party);
-            local.start_party(&party).unwrap();
-        }
-        let deployment = &local.deployment;
-        for network in ["a", "c"] {
-            let model = format!("mnist-{network}.onnx");
-            std::fs::copy(
-                repository(&format!("models/{model}")),
-                deployment.data("model-owner").join(&model),
-            )
-            .unwrap();
-        }
-        let images: ArrayD<f64> = ndarray_npy::read_npy(repository("models/mnist-sample-images.npy"))
-            .or_else(|_| {
-                ndarray_npy::read_npy::<_, ArrayD<u8>>(repository("models/mnist-sample-images.npy"))
-                    .map(|a| a.mapv(f64::from))
-            })
-            .unwrap();
-        let many = ndarray::concatenate(Axis(0), &vec![images.view(); 4]).unwrap();
-        ndarray_npy::write_npy(deployment.data("prediction-client").join("images.npy"), &many).unwrap();
-        Workers { local }
-    }
-
-    fn start(&mut self, party: &str) {
-        self.local.start_party(party).unwrap();
-    }
-
-    fn kill(&mut self, party: &str) {
-        self.local.kill(party);
-    }
-
-    fn log(&self, party: &str) -> String {
-        self.local.log(party)
-    }
-
-    /// Approves network `network`'s graph at batch `batch` everywhere.
-    fn approve(&self, network: &str, batch: usize) -> String {
-        let file = self.local.deployment.dir.join(format!("{network}-{batch}.graph"));
-        let output = Command::new(BINARY)
-            .args(["graph", "predict", "--model"])
-            .arg(repository(&format!("models/mnist-{network}.onnx")))
-            .args(["--batch", &batch.to_string(), "--out"])
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        let graph = blindfold_network::approval::read_graph(&file).unwrap();
-        self.local.deployment.approve(&graph, &parties()).unwrap();
-        String::from_utf8(output.stdout).unwrap().trim().to_string()
-    }
-
-    fn predict(&self, network: &str, batch: usize, first: usize, out: &str) -> Command {
-        let mut command = Command::new(BINARY);
-        command
-            .args(["run", "--json", "--config"])
-            .arg(&self.local.deployment.config_path)
-            .args(["predict", "--model"])
-            .arg(repository(&format!("models/mnist-{network}.onnx")))
-            .args(["--batch", &batch.to_string(), "--first", &first.to_string()])
-            .args(["--input", "images.npy", "--scale", &SCALE.to_string(), "--out", out]);
-        command
-    }
-}
-
-fn text(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
-}
 
 #[test]
 fn five_worker_processes_predict_like_the_in_process_session() {

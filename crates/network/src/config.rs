@@ -6,6 +6,12 @@
 //! ```toml
 //! ca = "certs/ca.pem"          # the CA every certificate must chain to
 //! timeout_s = 60               # a peer silent and idle this long fails the session
+//! # Limits against exhaustion (defaults shown):
+//! handshake_timeout_s = 10     # the whole TLS handshake and hello, from accept
+//! max_handshakes = 64          # connections not yet authenticated, in all
+//! max_handshakes_per_address = 8
+//! max_connections = 256        # connections (each a thread) a worker holds
+//! worker_budget_mib = 1024     # bytes a worker buffers for all sessions
 //!
 //! [parties.server0]
 //! endpoint = "10.0.0.1:7100"
@@ -14,6 +20,7 @@
 //! data = "data/server0"        # inputs are read from, outputs written to, here
 //! approved = ["3f9a…"]         # graph hashes this party's operator approved
 //! approved_dir = "approved"    # and/or a folder of approved graph files
+//! describe = true              # answer operators' questions about table shapes
 //!
 //! [operators.alice]            # who may launch sessions
 //! certificate = "certs/alice.pem"
@@ -43,6 +50,8 @@ pub struct PartyConfig {
     pub approved: Vec<String>,
     /// A folder whose graph files are approved (re-read for every session).
     pub approved_dir: Option<PathBuf>,
+    /// Whether the worker answers `Describe` (a table's shape) at all.
+    pub describe: bool,
 }
 
 /// Someone who may launch sessions on the workers.
@@ -64,8 +73,41 @@ pub struct Config {
     pub max_message_bytes: usize,
     /// Bytes a worker queues from one peer before it stops reading.
     pub link_budget_bytes: usize,
+    /// Limits on what unauthenticated or idle peers can make a worker hold.
+    pub limits: Limits,
     pub parties: BTreeMap<String, PartyConfig>,
     pub operators: BTreeMap<String, OperatorConfig>,
+}
+
+/// What a worker lets connections and sessions hold, so that no peer (and
+/// no stranger without a certificate) can exhaust it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Limits {
+    /// The whole TLS handshake and hello must finish within this, however
+    /// slowly the other side trickles bytes.
+    pub handshake_timeout: Duration,
+    /// Connections still in their handshake, in all.
+    pub max_handshakes: usize,
+    /// Connections still in their handshake, from one IP address.
+    pub max_handshakes_per_address: usize,
+    /// Connections a worker holds at once (one thread each); more are
+    /// closed as they arrive.
+    pub max_connections: usize,
+    /// Bytes a worker buffers for all sessions and peers together; a peer
+    /// stream that would pass it waits.
+    pub worker_budget_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            handshake_timeout: Duration::from_secs(10),
+            max_handshakes: 64,
+            max_handshakes_per_address: 8,
+            max_connections: 256,
+            worker_budget_bytes: 1 << 30,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -75,6 +117,11 @@ struct RawConfig {
     timeout_s: Option<f64>,
     max_message_mib: Option<u64>,
     link_budget_mib: Option<u64>,
+    handshake_timeout_s: Option<f64>,
+    max_handshakes: Option<usize>,
+    max_handshakes_per_address: Option<usize>,
+    max_connections: Option<usize>,
+    worker_budget_mib: Option<u64>,
     parties: BTreeMap<String, RawParty>,
     #[serde(default)]
     operators: BTreeMap<String, RawOperator>,
@@ -90,6 +137,7 @@ struct RawParty {
     #[serde(default)]
     approved: Vec<String>,
     approved_dir: Option<PathBuf>,
+    describe: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -123,6 +171,7 @@ impl Config {
         if raw.parties.is_empty() {
             return Err(error("no [parties.NAME] tables".into()));
         }
+        let limits = limits(&raw).map_err(error)?;
         let mut parties = BTreeMap::new();
         for (name, party) in raw.parties {
             check_name(&name).map_err(|reason| error(format!("party '{name}': {reason}")))?;
@@ -146,6 +195,7 @@ impl Config {
                     data,
                     approved: party.approved.iter().map(|h| h.to_ascii_lowercase()).collect(),
                     approved_dir: party.approved_dir.map(|d| resolve(&d)),
+                    describe: party.describe.unwrap_or(true),
                 },
             );
         }
@@ -169,6 +219,7 @@ impl Config {
             timeout: Duration::from_secs_f64(timeout_s),
             max_message_bytes: (raw.max_message_mib.unwrap_or(2048) as usize).saturating_mul(1 << 20),
             link_budget_bytes: (raw.link_budget_mib.unwrap_or(256) as usize).saturating_mul(1 << 20),
+            limits,
             parties,
             operators,
         })
@@ -203,6 +254,35 @@ impl Config {
         })?;
         Ok((certificate.clone(), key))
     }
+}
+
+/// The file's limits, defaults where it sets none; each must be positive.
+fn limits(raw: &RawConfig) -> std::result::Result<Limits, String> {
+    let defaults = Limits::default();
+    let positive = |name: &str, value: Option<usize>, default: usize| match value {
+        Some(0) => Err(format!("{name} must be at least 1")),
+        Some(value) => Ok(value),
+        None => Ok(default),
+    };
+    let handshake_timeout = match raw.handshake_timeout_s {
+        Some(s) if !(s.is_finite() && s > 0.0 && s < 1e6) => {
+            return Err(format!("handshake_timeout_s must be a positive number of seconds, not {s}"));
+        }
+        Some(s) => Duration::from_secs_f64(s),
+        None => defaults.handshake_timeout,
+    };
+    let budget_mib = positive("worker_budget_mib", raw.worker_budget_mib.map(|m| m as usize), 1024)?;
+    Ok(Limits {
+        handshake_timeout,
+        max_handshakes: positive("max_handshakes", raw.max_handshakes, defaults.max_handshakes)?,
+        max_handshakes_per_address: positive(
+            "max_handshakes_per_address",
+            raw.max_handshakes_per_address,
+            defaults.max_handshakes_per_address,
+        )?,
+        max_connections: positive("max_connections", raw.max_connections, defaults.max_connections)?,
+        worker_budget_bytes: budget_mib.saturating_mul(1 << 20),
+    })
 }
 
 /// Party names are certificate names: DNS-style labels.
@@ -244,6 +324,8 @@ certificate = "certs/alice.pem"
         assert!(config.credentials("server0").is_ok());
         assert!(config.credentials("server1").unwrap_err().to_string().contains("has no key"));
         assert!(config.party("nobody").unwrap_err().to_string().contains("server0, server1"));
+        assert!(server0.describe);
+        assert_eq!(config.limits, Limits::default());
     }
 
     #[test]
@@ -256,6 +338,8 @@ certificate = "certs/alice.pem"
             (GOOD.replace("[operators.alice]", "[operators.server0]"), "both a party and an operator"),
             (GOOD.replace("[parties.server1]", "[parties.\"server 1\"]"), "DNS-style"),
             (GOOD.replace("ca =", "cert_authority ="), "unknown field"),
+            (GOOD.replace("timeout_s = 5", "max_handshakes = 0"), "max_handshakes must be at least 1"),
+            (GOOD.replace("timeout_s = 5", "handshake_timeout_s = 0"), "handshake_timeout_s must be"),
         ];
         for (text, expected) in cases {
             let error = Config::parse(&text, path).unwrap_err().to_string();

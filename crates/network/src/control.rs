@@ -1,9 +1,10 @@
 //! What an operator and a worker say to each other, over a control stream:
 //! `Prepare` (the graph and this party's part) → `Prepared` or `Refused`;
-//! (or `Describe` a table → its header and row count, before a session);
-//! then `Start` or `Cancel`; then `Finished` (the party's profile, where it
-//! wrote its outputs) or `Failed`. Requests name files by paths inside the
-//! worker's data folder; values never travel on this stream.
+//! (or `Describe` a table → its shape, before a session); then `Start` or
+//! `Cancel`; then `Working` beats while the session runs, and `Finished`
+//! (the party's profile, where it wrote its outputs) or `Failed`. Requests
+//! name files by paths inside the worker's data folder; values never travel
+//! on this stream, and neither do facts about them (positions, lines).
 
 use std::io::{Read, Write};
 
@@ -24,9 +25,11 @@ pub enum InputSource {
     Array { input: String, path: String, scale: Option<f64>, rows: Option<(usize, usize)> },
     /// Every graph input of this party that is a weight of the ONNX model.
     ModelWeights { path: String },
-    /// A table with a header row (CSV): every column but `label_column` as
-    /// graph input `features` ([rows, columns − 1]); the label column as
-    /// `labels`, one-hot over `classes` when given, else [rows, 1].
+    /// A table (CSV): every column but `label_column` as graph input
+    /// `features` ([rows, columns − 1]); the label column as `labels`,
+    /// one-hot over `classes` when given, else [rows, 1]. The label column
+    /// is named by its header cell, or by its number (from 0) in a table
+    /// without a header.
     Table { path: String, label_column: String, features: String, labels: String, classes: Option<usize> },
 }
 
@@ -67,21 +70,68 @@ pub enum Request {
     Prepare(SessionRequest),
     Start,
     Cancel,
-    /// The header and row count of a table on the worker's disk (what a
-    /// training graph's shapes need; revealed to the operator).
+    /// The shape of a table on the worker's disk (what a training graph's
+    /// shapes need; revealed to the operator): its column names only when
+    /// the file declares them as a header.
     Describe {
         path: String,
     },
+    /// What the worker holds right now ([`Holdings`]), for monitoring.
+    Status,
+}
+
+/// What a worker holds: connections (one thread each), sessions' buffers,
+/// its threads. No values, no names of sessions' parties.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holdings {
+    /// Open connections, and those still in their handshake.
+    pub connections: usize,
+    pub handshaking: usize,
+    /// Sessions running here.
+    pub sessions: usize,
+    /// Session mailboxes (per session and peer), and the bytes they queue.
+    pub mailboxes: usize,
+    pub buffered_bytes: usize,
+    /// The process's threads (where the system says: Linux).
+    pub threads: Option<usize>,
+}
+
+/// What a worker tells an operator about one of its tables: the counts,
+/// and the column names only where the file's first line is a header
+/// (every cell a name, none a number). A headerless table's first row is
+/// data, and stays on the worker.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableShape {
+    pub header: Option<Vec<String>>,
+    pub columns: usize,
+    pub rows: usize,
 }
 
 /// Worker → operator.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Reply {
-    Prepared { hash: String },
-    Refused { reason: String },
-    Finished { profile: PartyProfile, outputs: Vec<String> },
-    Failed { error: String },
-    Described { columns: Vec<String>, rows: usize },
+    Prepared {
+        hash: String,
+    },
+    Refused {
+        reason: String,
+    },
+    Finished {
+        profile: PartyProfile,
+        outputs: Vec<String>,
+    },
+    /// The session failed here; `waiting_on` names the peer whose silence,
+    /// stall or failure ended it (the launcher follows these to the party
+    /// that stopped).
+    Failed {
+        error: String,
+        waiting_on: Option<String>,
+    },
+    Described(TableShape),
+    /// The session still runs here (sent every quarter timeout, so that a
+    /// worker that stops is told from one that computes).
+    Working,
+    Status(Holdings),
 }
 
 /// Sends a control message.

@@ -11,6 +11,9 @@ use blindfold_runtime::transport::{Endpoint, Message, TransportError};
 use crate::frame::Frame;
 use crate::links::Links;
 
+/// How long a leaving party waits for its `End` frame to leave.
+const END_PATIENCE: Duration = Duration::from_secs(1);
+
 /// One party's end of one networked session.
 pub struct NetworkEndpoint {
     links: Arc<Links>,
@@ -20,6 +23,7 @@ pub struct NetworkEndpoint {
     unflushed: BTreeSet<String>,
     last_beat: Instant,
     beat_every: Duration,
+    timeout: Duration,
     /// A failure met where it could not be returned (a beat), reported by
     /// the next send or receive.
     deferred: Option<TransportError>,
@@ -42,6 +46,7 @@ impl NetworkEndpoint {
             unflushed: BTreeSet::new(),
             last_beat: Instant::now(),
             beat_every: timeout / 4,
+            timeout,
             deferred,
             failure: None,
         }
@@ -55,10 +60,11 @@ impl NetworkEndpoint {
         }
     }
 
-    /// Writes out everything queued to every peer.
+    /// Writes out everything queued to every peer (waiting on a peer that
+    /// takes nothing and says nothing for at most the timeout).
     fn flush_all(&mut self) -> Result<(), TransportError> {
         while let Some(peer) = self.unflushed.pop_first() {
-            self.links.flush(&peer)?;
+            self.links.flush(&peer, self.timeout)?;
         }
         Ok(())
     }
@@ -115,13 +121,14 @@ impl Endpoint for NetworkEndpoint {
 impl Drop for NetworkEndpoint {
     /// Tells every peer that this party left the session, and why if it
     /// failed (so that a peer still waiting on it fails at once, naming the
-    /// root cause), and drops its mailboxes. A peer
-    /// that cannot be reached at once is not waited for.
+    /// root cause), and drops its mailboxes. A peer without an open
+    /// stream is not dialed, and one that takes nothing is waited on
+    /// briefly ([`END_PATIENCE`]).
     fn drop(&mut self) {
         for peer in &self.peers {
             let end = Frame::End { session: self.session, reason: self.failure.clone() };
             if self.links.send_frame(peer, &end, Duration::ZERO).is_ok() {
-                let _ = self.links.flush(peer);
+                let _ = self.links.flush(peer, END_PATIENCE.min(self.timeout));
             }
         }
         self.links.close_session(self.session);

@@ -20,12 +20,22 @@ pub enum NetworkError {
     /// Workers refused to run the session (each with its reason).
     #[error("the session was refused:{}", list(.refusals))]
     Refused { refusals: Vec<(String, String)> },
-    /// The session ran and failed at one or more parties.
-    #[error("the session failed:{}", list(.failures))]
-    Failed { failures: Vec<(String, String)> },
+    /// The session ran and failed at one or more parties; `stopped` are
+    /// the parties the others' failures lead back to (the one that froze,
+    /// died or failed first), not those blocked behind them.
+    #[error("the session failed{}:{}", cause(.stopped), list(.failures))]
+    Failed { failures: Vec<(String, String)>, stopped: Vec<String> },
     /// A file a worker or the launcher needed.
     #[error("{0}")]
     Io(String),
+}
+
+fn cause(stopped: &[String]) -> String {
+    match stopped {
+        [] => String::new(),
+        [one] => format!(" at {one} (the others' failures follow from it)"),
+        many => format!(" at {} (the others' failures follow from them)", many.join(" and ")),
+    }
 }
 
 fn list(entries: &[(String, String)]) -> String {

@@ -13,7 +13,7 @@
 //! every session waiting on that peer, with the cause.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -42,11 +42,22 @@ enum Closed {
     Failed(String),
 }
 
-#[derive(Default)]
 struct Mailbox {
     queue: VecDeque<Message>,
     closed: Option<Closed>,
     beats: u64,
+    /// Whether this worker joined the session ([`Links::open_session`]);
+    /// frames may arrive a little before it does.
+    opened: bool,
+    /// When the mailbox was made: one never opened expires after the
+    /// timeout, with whatever it buffered.
+    created: Instant,
+}
+
+impl Default for Mailbox {
+    fn default() -> Mailbox {
+        Mailbox { queue: VecDeque::new(), closed: None, beats: 0, opened: false, created: Instant::now() }
+    }
 }
 
 #[derive(Default)]
@@ -56,9 +67,60 @@ struct Mailboxes {
     ended: VecDeque<u64>,
     /// Bytes queued from each peer, across sessions.
     queued: HashMap<String, usize>,
+    /// Bytes queued from all peers together.
+    total: usize,
+    /// When each peer was last heard from (any frame): a peer that reads
+    /// nothing and says nothing is stalled, one that beats is busy.
+    heard: HashMap<String, Instant>,
+}
+
+impl Mailboxes {
+    /// Forgets `session`: drops its mailboxes and their bytes; its late
+    /// frames will be dropped too.
+    fn end_session(&mut self, session: u64) {
+        let keys: Vec<(u64, String)> = self.boxes.keys().filter(|(s, _)| *s == session).cloned().collect();
+        for key in keys {
+            if let Some(mailbox) = self.boxes.remove(&key) {
+                let bytes: usize = mailbox.queue.iter().map(|m| m.payload.len()).sum();
+                if let Some(queued) = self.queued.get_mut(&key.1) {
+                    *queued -= bytes;
+                }
+                self.total -= bytes;
+            }
+        }
+        if !self.ended.contains(&session) {
+            self.ended.push_back(session);
+        }
+        if self.ended.len() > ENDED_REMEMBERED {
+            self.ended.pop_front();
+        }
+    }
+
+    /// Ends the sessions this worker never joined whose first frame came
+    /// more than `patience` ago (a launcher that died between its starts,
+    /// a peer sending for a session this worker refused).
+    fn expire_unjoined(&mut self, patience: Duration) -> bool {
+        let stale: Vec<u64> = self
+            .boxes
+            .iter()
+            .filter(|(_, mailbox)| !mailbox.opened && mailbox.created.elapsed() > patience)
+            .map(|((session, _), _)| *session)
+            .collect();
+        for session in &stale {
+            self.end_session(*session);
+        }
+        !stale.is_empty()
+    }
 }
 
 const ENDED_REMEMBERED: usize = 4096;
+
+/// How often a reader held by a budget looks for sessions to expire.
+const EXPIRY_CHECK: Duration = Duration::from_millis(250);
+
+/// How long one blocked write waits before the sender checks whether the
+/// peer is still alive (it beats while busy) or stalled.
+const WRITE_CHECK: Duration = Duration::from_millis(250);
 
 /// One outgoing stream.
 struct Outgoing {
@@ -67,10 +129,43 @@ struct Outgoing {
     unflushed: usize,
 }
 
+/// Why a write to a peer failed.
+enum WriteFailure {
+    /// The connection failed.
+    Io(std::io::Error),
+    /// Nothing could leave for the patience, and the peer said nothing
+    /// meanwhile: it stopped reading (stalled, or frozen).
+    Stalled(Duration),
+}
+
+impl From<std::io::Error> for WriteFailure {
+    fn from(error: std::io::Error) -> WriteFailure {
+        WriteFailure::Io(error)
+    }
+}
+
 impl Outgoing {
-    fn flush(&mut self) -> std::io::Result<()> {
+    /// Writes out what TLS holds. A write that cannot leave keeps waiting
+    /// while the peer shows life (it took bytes, or sent any frame, within
+    /// `patience`: a busy peer beats); otherwise the peer is stalled.
+    fn flush(
+        &mut self,
+        last_heard: &dyn Fn() -> Option<Instant>,
+        patience: Duration,
+    ) -> Result<(), WriteFailure> {
+        let mut progress = Instant::now();
         while self.tls.wants_write() {
-            self.tls.write_tls(&mut self.tcp)?;
+            match self.tls.write_tls(&mut self.tcp) {
+                Ok(_) => progress = Instant::now(),
+                Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    let alive = last_heard().map_or(progress, |heard| heard.max(progress));
+                    if alive.elapsed() >= patience {
+                        return Err(WriteFailure::Stalled(progress.elapsed()));
+                    }
+                }
+                Err(error) if error.kind() == ErrorKind::Interrupted => {}
+                Err(error) => return Err(WriteFailure::Io(error)),
+            }
         }
         self.unflushed = 0;
         Ok(())
@@ -117,28 +212,22 @@ impl Links {
         let mut mailboxes = self.lock();
         mailboxes.ended.retain(|s| *s != session);
         for peer in peers {
-            mailboxes.boxes.entry((session, peer.clone())).or_default();
+            mailboxes.boxes.entry((session, peer.clone())).or_default().opened = true;
         }
     }
 
-    /// Drops `session`'s mailboxes; its late frames will be dropped too.
+    /// Drops `session`'s mailboxes and what they buffered; its late frames
+    /// will be dropped too. (Also for a session this worker prepared and
+    /// never started.)
     pub fn close_session(&self, session: u64) {
-        let mut mailboxes = self.lock();
-        let keys: Vec<(u64, String)> =
-            mailboxes.boxes.keys().filter(|(s, _)| *s == session).cloned().collect();
-        for key in keys {
-            if let Some(mailbox) = mailboxes.boxes.remove(&key) {
-                let bytes: usize = mailbox.queue.iter().map(|m| m.payload.len()).sum();
-                if let Some(queued) = mailboxes.queued.get_mut(&key.1) {
-                    *queued -= bytes;
-                }
-            }
-        }
-        mailboxes.ended.push_back(session);
-        if mailboxes.ended.len() > ENDED_REMEMBERED {
-            mailboxes.ended.pop_front();
-        }
+        self.lock().end_session(session);
         self.changed.notify_all();
+    }
+
+    /// What this worker holds for its sessions: (mailboxes, bytes queued).
+    pub fn buffered(&self) -> (usize, usize) {
+        let mailboxes = self.lock();
+        (mailboxes.boxes.len(), mailboxes.total)
     }
 
     /// The next message of `session` from `peer`: waits while the peer is
@@ -151,10 +240,12 @@ impl Links {
         let mut beats = mailboxes.boxes.get(&key).map_or(0, |m| m.beats);
         loop {
             let mailbox = mailboxes.boxes.entry(key.clone()).or_default();
+            mailbox.opened = true;
             if let Some(message) = mailbox.queue.pop_front() {
                 if let Some(queued) = mailboxes.queued.get_mut(peer) {
                     *queued -= message.payload.len();
                 }
+                mailboxes.total -= message.payload.len();
                 self.changed.notify_all();
                 return Ok(message);
             }
@@ -215,7 +306,7 @@ impl Links {
                     scope.spawn(move || {
                         self.drop_if_stale(peer);
                         self.send_frame(peer, &Frame::Beat { session }, self.config.timeout)?;
-                        self.flush(peer)
+                        self.flush(peer, self.config.timeout)
                     })
                 })
                 .collect();
@@ -242,6 +333,8 @@ impl Links {
     pub fn serve_peer(&self, peer: &str, mut stream: impl std::io::Read) -> FrameError {
         let limit = self.config.max_message_bytes as u64;
         let budget = self.config.link_budget_bytes;
+        let worker_budget = self.config.limits.worker_budget_bytes;
+        let patience = self.config.timeout;
         loop {
             let frame = match frame::read_frame(&mut stream, limit) {
                 Ok(frame) => frame,
@@ -251,6 +344,10 @@ impl Links {
                 }
             };
             let mut mailboxes = self.lock();
+            mailboxes.heard.insert(peer.to_string(), Instant::now());
+            if mailboxes.expire_unjoined(patience) {
+                self.changed.notify_all();
+            }
             let session = match &frame {
                 Frame::Data(message) => message.session,
                 Frame::Beat { session } | Frame::End { session, .. } => *session,
@@ -269,17 +366,28 @@ impl Links {
                 Frame::Data(message) => {
                     let size = message.payload.len();
                     // Hold the stream (and so the sender) while the peer is
-                    // more than the budget ahead of this worker's sessions.
-                    while mailboxes.queued.get(peer).is_some_and(|q| *q > 0 && q + size > budget)
-                        && !mailboxes.ended.contains(&session)
-                    {
-                        mailboxes =
-                            self.changed.wait(mailboxes).unwrap_or_else(|poisoned| poisoned.into_inner());
+                    // more than the link's budget ahead of this worker's
+                    // sessions, or all peers together more than the
+                    // worker's; sessions never joined expire meanwhile.
+                    let over = |m: &Mailboxes| {
+                        m.queued.get(peer).is_some_and(|q| *q > 0 && q + size > budget)
+                            || (m.total > 0 && m.total + size > worker_budget)
+                    };
+                    while over(&mailboxes) && !mailboxes.ended.contains(&session) {
+                        mailboxes = self
+                            .changed
+                            .wait_timeout(mailboxes, EXPIRY_CHECK)
+                            .unwrap_or_else(|poisoned| poisoned.into_inner())
+                            .0;
+                        if mailboxes.expire_unjoined(patience) {
+                            self.changed.notify_all();
+                        }
                     }
                     if mailboxes.ended.contains(&session) {
                         continue;
                     }
                     *mailboxes.queued.entry(peer.to_string()).or_default() += size;
+                    mailboxes.total += size;
                     mailboxes.boxes.entry(key).or_default().queue.push_back(message);
                 }
                 Frame::Beat { .. } => mailboxes.boxes.entry(key).or_default().beats += 1,
@@ -314,38 +422,57 @@ impl Links {
         Arc::clone(outgoing.entry(peer.to_string()).or_default())
     }
 
-    /// Runs `write` on the stream to `peer`, dialing it first if needed; a
-    /// stream that fails is dropped (the next use redials).
+    /// When `peer` was last heard from on its stream to this worker.
+    fn last_heard(&self, peer: &str) -> Option<Instant> {
+        self.lock().heard.get(peer).copied()
+    }
+
+    /// Runs `write` on the stream to `peer`, dialing it first if needed
+    /// (for at most `patience`; with no patience, only an open stream is
+    /// used); a stream that fails is dropped (the next use redials).
     fn with_stream(
         &self,
         peer: &str,
         patience: Duration,
-        write: impl FnOnce(&mut Outgoing) -> std::io::Result<()>,
+        write: impl FnOnce(&mut Outgoing) -> Result<(), WriteFailure>,
     ) -> Result<(), TransportError> {
         let slot = self.slot(peer);
         let mut slot = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if slot.is_none() {
+            if patience.is_zero() {
+                let reason = "no open stream to it".to_string();
+                return Err(TransportError::Connection { peer: peer.to_string(), reason });
+            }
             *slot = Some(
                 self.dial(peer, patience)
                     .map_err(|reason| TransportError::Connection { peer: peer.to_string(), reason })?,
             );
         }
         let stream = slot.as_mut().expect("dialed");
-        write(stream).map_err(|error| {
+        write(stream).map_err(|failure| {
             *slot = None;
-            TransportError::Connection { peer: peer.to_string(), reason: format!("sending failed: {error}") }
+            match failure {
+                WriteFailure::Io(error) => TransportError::Connection {
+                    peer: peer.to_string(),
+                    reason: format!("sending failed: {error}"),
+                },
+                WriteFailure::Stalled(waited) => {
+                    TransportError::Stalled { peer: peer.to_string(), seconds: waited.as_secs_f64() }
+                }
+            }
         })
     }
 
     /// Queues a protocol message to `peer`; large payloads go out in chunks.
     pub fn send(&self, peer: &str, message: &Message) -> Result<(), TransportError> {
+        let heard = || self.last_heard(peer);
         self.with_stream(peer, self.config.timeout, |stream| {
             stream.tls.writer().write_all(&frame::data_header(message))?;
             for chunk in message.payload.chunks(CHUNK_BYTES) {
                 stream.tls.writer().write_all(chunk)?;
                 stream.unflushed += chunk.len();
                 if stream.unflushed >= CHUNK_BYTES {
-                    stream.flush()?;
+                    stream.flush(&heard, self.config.timeout)?;
                 }
             }
             Ok(())
@@ -353,25 +480,34 @@ impl Links {
     }
 
     /// Queues a small frame (beat, end) to `peer`, dialing it for at most
-    /// `patience` if there is no stream yet.
+    /// `patience` if there is no stream yet (with none, only an open
+    /// stream is used).
     pub fn send_frame(&self, peer: &str, frame: &Frame, patience: Duration) -> Result<(), TransportError> {
-        self.with_stream(peer, patience, |stream| frame::write_frame(&mut stream.tls.writer(), frame))
+        self.with_stream(peer, patience, |stream| Ok(frame::write_frame(&mut stream.tls.writer(), frame)?))
     }
 
-    /// Writes out everything queued to `peer`, in one write where it fits.
-    pub fn flush(&self, peer: &str) -> Result<(), TransportError> {
+    /// Writes out everything queued to `peer`, in one write where it fits,
+    /// waiting while the peer is alive, for at most `patience` while it
+    /// says nothing.
+    pub fn flush(&self, peer: &str, patience: Duration) -> Result<(), TransportError> {
+        let heard = || self.last_heard(peer);
         let slot = self.slot(peer);
         let mut slot = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(stream) = slot.as_mut()
-            && let Err(error) = stream.flush()
-        {
-            *slot = None;
-            return Err(TransportError::Connection {
+        let Some(stream) = slot.as_mut() else { return Ok(()) };
+        let failure = match stream.flush(&heard, patience) {
+            Ok(()) => return Ok(()),
+            Err(failure) => failure,
+        };
+        *slot = None;
+        Err(match failure {
+            WriteFailure::Io(error) => TransportError::Connection {
                 peer: peer.to_string(),
                 reason: format!("sending failed: {error}"),
-            });
-        }
-        Ok(())
+            },
+            WriteFailure::Stalled(waited) => {
+                TransportError::Stalled { peer: peer.to_string(), seconds: waited.as_secs_f64() }
+            }
+        })
     }
 
     /// Dials `peer`, retrying while it is not listening yet (for at most
@@ -380,7 +516,7 @@ impl Links {
         let endpoint = &self.config.party(peer).map_err(|e| e.to_string())?.endpoint;
         let deadline = Instant::now() + patience;
         loop {
-            match connect(&self.identity, peer, endpoint, Role::Peer, self.config.timeout * 4) {
+            match connect(&self.identity, peer, endpoint, Role::Peer, WRITE_CHECK) {
                 Ok((tls, tcp)) => return Ok(Outgoing { tls, tcp, unflushed: 0 }),
                 Err(Dial::Unreachable(_)) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(50));

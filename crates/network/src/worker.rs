@@ -6,9 +6,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use blindfold_ir::{Graph, Op};
@@ -20,15 +20,32 @@ use rustls::{ServerConnection, StreamOwned};
 
 use crate::approval;
 use crate::config::Config;
-use crate::control::{self, InputSource, Reply, Request, SessionRequest};
+use crate::control::{self, Holdings, InputSource, Reply, Request, SessionRequest, TableShape};
 use crate::endpoint::NetworkEndpoint;
 use crate::error::{NetworkError, Result};
 use crate::frame::{self, Frame, Role};
 use crate::identity::{Identity, certificate_name};
-use crate::links::{HANDSHAKE_TIMEOUT, Links};
+use crate::links::Links;
 
 /// A graph input this party owns: name and shape.
 pub type WantedInput = (String, Vec<usize>);
+
+/// Why a worker could not read an input. `public` is what its peers and
+/// the operator are told (the file and the kind of problem); `private`, the
+/// detail that would reveal something about the data (a line, a position),
+/// goes only to this worker's own log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadError {
+    pub public: String,
+    pub private: Option<String>,
+}
+
+impl ReadError {
+    /// An error with nothing private in it.
+    pub fn public(message: impl Into<String>) -> ReadError {
+        ReadError { public: message.into(), private: None }
+    }
+}
 
 /// How a worker reads its files (the formats live with the caller).
 pub trait InputFiles: Send + Sync {
@@ -39,10 +56,11 @@ pub trait InputFiles: Send + Sync {
         path: &Path,
         source: &InputSource,
         wanted: &[WantedInput],
-    ) -> std::result::Result<HashMap<String, ArrayD<f64>>, String>;
+    ) -> std::result::Result<HashMap<String, ArrayD<f64>>, ReadError>;
 
-    /// The columns and row count of the table at `path`.
-    fn describe(&self, path: &Path) -> std::result::Result<(Vec<String>, usize), String>;
+    /// The shape of the table at `path`: its header only where the file
+    /// declares one.
+    fn describe(&self, path: &Path) -> std::result::Result<TableShape, ReadError>;
 }
 
 /// The worker's reader.
@@ -59,12 +77,126 @@ struct Shared {
     log: Arc<Logger>,
     running: Mutex<HashSet<u64>>,
     approvals: approval::ApprovalCache,
+    connections: ConnectionCount,
+}
+
+/// Connections a worker holds, and those still in their handshake (in all
+/// and per address): what [`crate::config::Limits`] caps.
+#[derive(Default)]
+struct ConnectionCount {
+    state: Mutex<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    open: usize,
+    handshaking: usize,
+    by_address: HashMap<IpAddr, usize>,
+}
+
+/// One admitted connection: it counts until dropped, and as handshaking
+/// until [`Admission::authenticated`].
+struct Admission {
+    shared: Arc<Shared>,
+    address: IpAddr,
+    handshaking: bool,
+}
+
+impl ConnectionCount {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Admission {
+    /// Admits a connection from `address`, or says which limit it meets.
+    fn new(shared: &Arc<Shared>, address: IpAddr) -> std::result::Result<Admission, String> {
+        let limits = &shared.config.limits;
+        let mut counts = shared.connections.lock();
+        let from_address = counts.by_address.get(&address).copied().unwrap_or(0);
+        if counts.open >= limits.max_connections {
+            return Err(format!("{} connections are open (max_connections)", counts.open));
+        }
+        if counts.handshaking >= limits.max_handshakes {
+            return Err(format!(
+                "{} connections are in their handshake (max_handshakes)",
+                counts.handshaking
+            ));
+        }
+        if from_address >= limits.max_handshakes_per_address {
+            return Err(format!(
+                "{from_address} connections from {address} are in their handshake (max_handshakes_per_address)"
+            ));
+        }
+        counts.open += 1;
+        counts.handshaking += 1;
+        *counts.by_address.entry(address).or_default() += 1;
+        Ok(Admission { shared: Arc::clone(shared), address, handshaking: true })
+    }
+
+    /// The peer proved who it is: it no longer counts as handshaking.
+    fn authenticated(&mut self) {
+        if std::mem::replace(&mut self.handshaking, false) {
+            let mut counts = self.shared.connections.lock();
+            counts.handshaking -= 1;
+            release_address(&mut counts, self.address);
+        }
+    }
+}
+
+fn release_address(counts: &mut Counts, address: IpAddr) {
+    if let Some(count) = counts.by_address.get_mut(&address) {
+        *count -= 1;
+        if *count == 0 {
+            counts.by_address.remove(&address);
+        }
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        let mut counts = self.shared.connections.lock();
+        counts.open -= 1;
+        if self.handshaking {
+            counts.handshaking -= 1;
+            release_address(&mut counts, self.address);
+        }
+    }
 }
 
 /// A bound worker, ready to serve.
 pub struct Worker {
     listener: TcpListener,
     shared: Arc<Shared>,
+}
+
+/// A handle on a serving worker's holdings (for tests and monitoring).
+#[derive(Clone)]
+pub struct WorkerMonitor {
+    shared: Arc<Shared>,
+}
+
+impl WorkerMonitor {
+    pub fn holdings(&self) -> Holdings {
+        holdings(&self.shared)
+    }
+}
+
+/// What the worker holds now.
+fn holdings(shared: &Shared) -> Holdings {
+    let (connections, handshaking) = {
+        let counts = shared.connections.lock();
+        (counts.open, counts.handshaking)
+    };
+    let (mailboxes, buffered_bytes) = shared.links.buffered();
+    let sessions = shared.running.lock().map(|running| running.len()).unwrap_or(0);
+    Holdings { connections, handshaking, sessions, mailboxes, buffered_bytes, threads: process_threads() }
+}
+
+/// This process's thread count, from /proc (Linux); `None` elsewhere.
+fn process_threads() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status.lines().find_map(|line| line.strip_prefix("Threads:")).and_then(|n| n.trim().parse().ok())
 }
 
 impl Worker {
@@ -83,6 +215,7 @@ impl Worker {
             log,
             running: Mutex::new(HashSet::new()),
             approvals: approval::ApprovalCache::default(),
+            connections: ConnectionCount::default(),
         };
         Ok(Worker { listener, shared: Arc::new(shared) })
     }
@@ -91,13 +224,36 @@ impl Worker {
         self.listener.local_addr().map_err(|e| NetworkError::Io(e.to_string()))
     }
 
-    /// Serves until the process ends: one thread per connection.
+    /// A handle that reports what the worker holds while it serves.
+    pub fn monitor(&self) -> WorkerMonitor {
+        WorkerMonitor { shared: Arc::clone(&self.shared) }
+    }
+
+    /// Serves until the process ends: one thread per connection, within
+    /// the limits of the parties file (a connection over them is closed
+    /// at once).
     pub fn serve(self) -> Result<()> {
         for connection in self.listener.incoming() {
             match connection {
                 Ok(tcp) => {
+                    let address = match tcp.peer_addr() {
+                        Ok(address) => address,
+                        Err(_) => continue,
+                    };
+                    let admission = match Admission::new(&self.shared, address.ip()) {
+                        Ok(admission) => admission,
+                        Err(reason) => {
+                            (self.shared.log)(&format!("closed a connection from {address}: {reason}"));
+                            continue;
+                        }
+                    };
                     let shared = Arc::clone(&self.shared);
-                    std::thread::spawn(move || handle_connection(&shared, tcp));
+                    let spawned = std::thread::Builder::new()
+                        .name(format!("connection {address}"))
+                        .spawn(move || handle_connection(&shared, tcp, address, admission));
+                    if let Err(error) = spawned {
+                        (self.shared.log)(&format!("no thread for a connection from {address}: {error}"));
+                    }
                 }
                 Err(error) => (self.shared.log)(&format!("accepting a connection failed: {error}")),
             }
@@ -108,38 +264,18 @@ impl Worker {
 
 type ServerStream = StreamOwned<ServerConnection, TcpStream>;
 
-/// Handshake, identification, hello; then a peer stream or a control stream.
-fn handle_connection(shared: &Shared, tcp: TcpStream) {
-    let address = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?".into());
+/// Handshake, identification, hello (all within one deadline); then a
+/// peer stream or a control stream.
+fn handle_connection(shared: &Shared, tcp: TcpStream, address: SocketAddr, mut admission: Admission) {
     let log = |line: String| (shared.log)(&line);
-    let mut stream = match accept(shared, tcp) {
-        Ok(stream) => stream,
+    let (mut stream, name, role) = match authenticate(shared, tcp) {
+        Ok(authenticated) => authenticated,
         Err(reason) => return log(format!("refused a connection from {address}: {reason}")),
     };
-    let names = shared.config.parties.keys().chain(shared.config.operators.keys());
-    let certificate = stream.conn.peer_certificates().and_then(|c| c.first()).cloned();
-    let Some(name) = certificate.and_then(|c| certificate_name(&c, names)) else {
-        return log(format!(
-            "refused a connection from {address}: its certificate names no party or operator"
-        ));
-    };
-    let role = match frame::read_frame(&mut stream, 64) {
-        Ok(Frame::Hello { version: frame::VERSION, role }) => role,
-        Ok(Frame::Hello { version, .. }) => {
-            return log(format!("refused {name}: frame version {version}, not {}", frame::VERSION));
-        }
-        Ok(other) => return log(format!("refused {name}: {other:?} instead of a hello")),
-        Err(error) => return log(format!("refused {name} ({address}): {error}")),
-    };
-    let allowed = match role {
-        Role::Peer => shared.config.parties.contains_key(&name) && name != shared.links.name(),
-        Role::Control => shared.config.operators.contains_key(&name),
-    };
-    if !allowed {
-        return log(format!("refused {name}: not allowed a {role:?} connection"));
-    }
+    admission.authenticated();
     if frame::write_frame(&mut stream, &Frame::Ack).and_then(|_| stream.flush()).is_err()
         || stream.sock.set_read_timeout(None).is_err()
+        || stream.sock.set_write_timeout(None).is_err()
     {
         return;
     }
@@ -153,18 +289,79 @@ fn handle_connection(shared: &Shared, tcp: TcpStream) {
     }
 }
 
-/// The TLS handshake, within the handshake timeout.
-fn accept(shared: &Shared, tcp: TcpStream) -> std::result::Result<ServerStream, String> {
-    tcp.set_read_timeout(Some(HANDSHAKE_TIMEOUT)).map_err(|e| e.to_string())?;
-    tcp.set_write_timeout(Some(HANDSHAKE_TIMEOUT)).map_err(|e| e.to_string())?;
-    tcp.set_nodelay(true).map_err(|e| e.to_string())?;
-    let connection =
-        ServerConnection::new(Arc::clone(&shared.links.identity().server)).map_err(|e| e.to_string())?;
-    let mut stream = StreamOwned::new(connection, tcp);
-    while stream.conn.is_handshaking() {
-        stream.conn.complete_io(&mut stream.sock).map_err(|e| format!("TLS handshake failed: {e}"))?;
+/// A socket whose reads and writes fail once `until` has passed, however
+/// slowly the other side trickles bytes (one deadline for the handshake).
+struct Deadline<'a> {
+    tcp: &'a mut TcpStream,
+    until: Instant,
+}
+
+impl Deadline<'_> {
+    fn left(&self) -> std::io::Result<Duration> {
+        let left = self.until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the handshake took too long"));
+        }
+        Ok(left)
     }
-    Ok(stream)
+}
+
+impl std::io::Read for Deadline<'_> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.left()?;
+        self.tcp.set_read_timeout(Some(left))?;
+        self.tcp.read(buffer)
+    }
+}
+
+impl Write for Deadline<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let left = self.left()?;
+        self.tcp.set_write_timeout(Some(left))?;
+        self.tcp.write(bytes)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.tcp.flush()
+    }
+}
+
+/// The TLS handshake, the certificate's name and the hello, all within the
+/// handshake timeout from accept: who connected, and for what.
+fn authenticate(
+    shared: &Shared,
+    mut tcp: TcpStream,
+) -> std::result::Result<(ServerStream, String, Role), String> {
+    let until = Instant::now() + shared.config.limits.handshake_timeout;
+    tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+    let mut connection =
+        ServerConnection::new(Arc::clone(&shared.links.identity().server)).map_err(|e| e.to_string())?;
+    let mut socket = Deadline { tcp: &mut tcp, until };
+    while connection.is_handshaking() {
+        connection.complete_io(&mut socket).map_err(|e| format!("TLS handshake failed: {e}"))?;
+    }
+    let names = shared.config.parties.keys().chain(shared.config.operators.keys());
+    let certificate = connection.peer_certificates().and_then(|c| c.first()).cloned();
+    let name = certificate
+        .and_then(|c| certificate_name(&c, names))
+        .ok_or("its certificate names no party or operator")?;
+    let hello = frame::read_frame(&mut rustls::Stream::new(&mut connection, &mut socket), 64);
+    let role = match hello {
+        Ok(Frame::Hello { version: frame::VERSION, role }) => role,
+        Ok(Frame::Hello { version, .. }) => {
+            return Err(format!("{name}: frame version {version}, not {}", frame::VERSION));
+        }
+        Ok(other) => return Err(format!("{name}: {other:?} instead of a hello")),
+        Err(error) => return Err(format!("{name}: {error}")),
+    };
+    let allowed = match role {
+        Role::Peer => shared.config.parties.contains_key(&name) && name != shared.links.name(),
+        Role::Control => shared.config.operators.contains_key(&name),
+    };
+    if !allowed {
+        return Err(format!("{name}: not allowed a {role:?} connection"));
+    }
+    Ok((StreamOwned::new(connection, tcp), name, role))
 }
 
 /// A session as this worker will run it, once checked.
@@ -174,25 +371,34 @@ struct Prepared {
     parties: Vec<String>,
     timeout: Duration,
     inputs: Vec<(PathBuf, InputSource)>,
+    /// The data folder, and the folder for outputs inside it.
+    data: PathBuf,
     outputs: PathBuf,
 }
 
-/// One operator request: prepare, wait for start, run, answer.
+/// One operator request: prepare, wait for start, run (beating on the
+/// control stream), answer.
 fn control_session(shared: &Shared, operator: &str, mut stream: ServerStream) {
     let log = |line: String| (shared.log)(&line);
+    let _ = stream.sock.set_read_timeout(Some(shared.config.timeout));
     let request = match control::receive::<Request>(&mut stream) {
         Ok(Request::Prepare(request)) => request,
         Ok(Request::Describe { path }) => {
-            let data = match shared.config.party(shared.links.name()) {
-                Ok(party) => party.data.clone(),
-                Err(error) => return log(error.to_string()),
+            let reply = match describe(shared, &path) {
+                Ok(shape) => Reply::Described(shape),
+                Err(error) => {
+                    if let Some(detail) = &error.private {
+                        log(format!("describing {path} (kept here): {detail}"));
+                    }
+                    Reply::Refused { reason: error.public }
+                }
             };
-            let reply = match inside(&data, &path).and_then(|file| shared.reader.describe(&file)) {
-                Ok((columns, rows)) => Reply::Described { columns, rows },
-                Err(reason) => Reply::Refused { reason },
-            };
-            log(format!("{operator} asked for the header of {path}"));
+            log(format!("{operator} asked for the shape of {path}"));
             let _ = control::send(&mut stream, &reply);
+            return;
+        }
+        Ok(Request::Status) => {
+            let _ = control::send(&mut stream, &Reply::Status(holdings(shared)));
             return;
         }
         Ok(other) => return log(format!("{operator}: {other:?} before any prepare")),
@@ -209,40 +415,96 @@ fn control_session(shared: &Shared, operator: &str, mut stream: ServerStream) {
         Err(reason) => {
             log(format!("session {session:016x} from {operator} refused: {reason}"));
             let _ = control::send(&mut stream, &Reply::Refused { reason });
+            // Frames peers sent for it meanwhile are dropped.
+            shared.links.close_session(session);
             return;
         }
     };
     let hash = prepared.graph.hash();
     if control::send(&mut stream, &Reply::Prepared { hash: hash.clone() }).is_err() {
+        shared.links.close_session(session);
         return;
     }
-    // The operator starts the session once every party agreed.
+    // The operator starts the session once every party agreed; a session
+    // not started within the timeout is dropped with what it buffered.
     let _ = stream.sock.set_read_timeout(Some(shared.config.timeout));
-    match control::receive::<Request>(&mut stream) {
-        Ok(Request::Start) => {}
-        Ok(_) => return log(format!("session {session:016x} cancelled by {operator}")),
-        Err(error) => return log(format!("session {session:016x}: no start from {operator}: {error}")),
+    let started = match control::receive::<Request>(&mut stream) {
+        Ok(Request::Start) => true,
+        Ok(_) => {
+            log(format!("session {session:016x} cancelled by {operator}"));
+            false
+        }
+        Err(error) => {
+            log(format!("session {session:016x}: no start from {operator}: {error}"));
+            false
+        }
+    };
+    if !started {
+        shared.links.close_session(session);
+        return;
     }
     let _ = stream.sock.set_read_timeout(None);
     if !shared.running.lock().map(|mut running| running.insert(session)).unwrap_or(false) {
-        let reason = "a session with this id is already running here".to_string();
-        let _ = control::send(&mut stream, &Reply::Failed { error: reason });
+        let error = "a session with this id is already running here".to_string();
+        let _ = control::send(&mut stream, &Reply::Failed { error, waiting_on: None });
         return;
     }
     log(format!("session {session:016x} started by {operator}: graph {hash}"));
-    let started = Instant::now();
-    let reply = run(shared, prepared);
+    let clock = Instant::now();
+    let stream = Mutex::new(stream);
+    let reply = with_beats(&stream, prepared.timeout / 4, || run(shared, prepared));
     if let Ok(mut running) = shared.running.lock() {
         running.remove(&session);
     }
     match &reply {
         Reply::Finished { .. } => {
-            log(format!("session {session:016x} finished in {:.3} s", started.elapsed().as_secs_f64()))
+            log(format!("session {session:016x} finished in {:.3} s", clock.elapsed().as_secs_f64()))
         }
-        Reply::Failed { error } => log(format!("session {session:016x} failed: {error}")),
+        Reply::Failed { error, .. } => log(format!("session {session:016x} failed: {error}")),
         _ => {}
     }
+    let mut stream = stream.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
     let _ = control::send(&mut stream, &reply);
+}
+
+/// Runs `work` while sending `Working` on `stream` every `every`, so the
+/// operator can tell a worker that computes from one that stopped.
+fn with_beats<T>(stream: &Mutex<ServerStream>, every: Duration, work: impl FnOnce() -> T) -> T {
+    let done = (Mutex::new(false), Condvar::new());
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let (flag, wake) = &done;
+            let mut finished = flag.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            while !*finished {
+                finished = wake.wait_timeout(finished, every).unwrap_or_else(|p| p.into_inner()).0;
+                if !*finished {
+                    let mut stream = stream.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    if control::send(&mut *stream, &Reply::Working).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        let result = work();
+        let (flag, wake) = &done;
+        *flag.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = true;
+        wake.notify_all();
+        result
+    })
+}
+
+/// Answers `Describe` for the table at `path`, if this party's operator
+/// lets the worker describe tables at all.
+fn describe(shared: &Shared, path: &str) -> std::result::Result<TableShape, ReadError> {
+    let party = shared.config.party(shared.links.name()).map_err(|e| ReadError::public(e.to_string()))?;
+    if !party.describe {
+        return Err(ReadError::public(format!(
+            "{}'s operator does not let its worker describe tables (describe = false)",
+            shared.links.name()
+        )));
+    }
+    let file = inside(&party.data, path).map_err(ReadError::public)?;
+    shared.reader.describe(&file)
 }
 
 /// Checks a request before anything is read: the graph parses, its hash is
@@ -288,19 +550,41 @@ fn prepare(shared: &Shared, request: &SessionRequest) -> std::result::Result<Pre
         parties: request.parties.clone(),
         timeout,
         inputs,
+        data: data.clone(),
         outputs: inside(data, &outputs)?,
     })
 }
 
-/// `relative` inside `folder`; absolute paths and `..` are refused.
+/// `relative` inside `folder`, after symlinks are resolved: absolute
+/// paths, `..` and links that lead out of the folder are refused. (A path
+/// that does not exist yet resolves through its nearest existing folder.)
 fn inside(folder: &Path, relative: &str) -> std::result::Result<PathBuf, String> {
     let path = Path::new(relative);
+    let refused = || format!("'{relative}' is not a relative path inside the data folder");
     if relative.is_empty()
         || !path.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
     {
-        return Err(format!("'{relative}' is not a relative path inside the data folder"));
+        return Err(refused());
     }
-    Ok(folder.join(path))
+    let root = folder.canonicalize().map_err(|e| format!("the data folder {}: {e}", folder.display()))?;
+    let joined = root.join(path);
+    // The longest existing prefix, resolved; the rest appended as is.
+    let mut existing = joined.as_path();
+    let mut rest = Vec::new();
+    let resolved = loop {
+        match existing.canonicalize() {
+            Ok(resolved) => break resolved,
+            Err(_) => {
+                rest.push(existing.file_name().ok_or_else(refused)?);
+                existing = existing.parent().ok_or_else(refused)?;
+            }
+        }
+    };
+    let resolved = rest.iter().rev().fold(resolved, |path, part| path.join(part));
+    if !resolved.starts_with(&root) {
+        return Err(format!("'{relative}' leads out of the data folder (through a symbolic link)"));
+    }
+    Ok(resolved)
 }
 
 /// Runs this party's part of the session.
@@ -336,11 +620,18 @@ fn run(shared: &Shared, prepared: Prepared) -> Reply {
     for (path, source) in &prepared.inputs {
         match shared.reader.read(path, source, &wanted) {
             Ok(values) => inputs.extend(values),
-            Err(error) => {
-                let error = format!("{me}: reading its input: {error}");
+            Err(ReadError { public, private }) => {
+                if let Some(detail) = private {
+                    (shared.log)(&format!(
+                        "session {:016x}: reading {} (kept here): {detail}",
+                        prepared.session,
+                        source.path()
+                    ));
+                }
+                let error = format!("{me}: reading its input: {public}");
                 endpoint.abandon(&error);
                 drop(endpoint);
-                return Reply::Failed { error };
+                return Reply::Failed { error, waiting_on: None };
             }
         }
     }
@@ -354,32 +645,65 @@ fn run(shared: &Shared, prepared: Prepared) -> Reply {
     let (outputs, profile) =
         match session.run_party(&me, prepared.session, Box::new(endpoint), inputs, Instant::now()) {
             Ok(result) => result,
-            Err(error) => return Reply::Failed { error: error.to_string() },
+            Err(error) => {
+                if let Some(detail) = error.private_detail() {
+                    (shared.log)(&format!("session {:016x} (kept here): {detail}", prepared.session));
+                }
+                let waiting_on = error.peer().map(str::to_string);
+                return Reply::Failed { error: error.to_string(), waiting_on };
+            }
         };
-    match write_outputs(&prepared.outputs, &outputs) {
+    match write_outputs(&prepared.data, &prepared.outputs, &outputs) {
         Ok(files) => Reply::Finished { profile, outputs: files },
-        Err(error) => Reply::Failed { error: format!("{me}: writing its outputs: {error}") },
+        Err(error) => {
+            Reply::Failed { error: format!("{me}: writing its outputs: {error}"), waiting_on: None }
+        }
     }
 }
 
-/// Writes each output as `NAME.npy` into `folder`.
+/// Writes each output as `NAME.npy` into `folder` (inside the data folder
+/// `data`, checked again once the folder exists). Files are created, never
+/// opened: a symbolic link is not followed, and an existing file is not
+/// replaced (the output takes the next free name, `NAME-1.npy`, …).
 fn write_outputs(
+    data: &Path,
     folder: &Path,
     outputs: &BTreeMap<String, ArrayD<f64>>,
 ) -> std::result::Result<Vec<String>, String> {
+    use ndarray_npy::WriteNpyExt;
     if outputs.is_empty() {
         return Ok(Vec::new());
     }
     std::fs::create_dir_all(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+    let root = data.canonicalize().map_err(|e| format!("{}: {e}", data.display()))?;
+    let folder = folder.canonicalize().map_err(|e| format!("{}: {e}", folder.display()))?;
+    if !folder.starts_with(&root) {
+        return Err(format!("{} leads out of the data folder (through a symbolic link)", folder.display()));
+    }
     let mut files = Vec::new();
     for (name, value) in outputs {
-        let file: String = name
+        let stem: String = name
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
             .collect();
-        let path = folder.join(format!("{file}.npy"));
-        ndarray_npy::write_npy(&path, value).map_err(|e| format!("{}: {e}", path.display()))?;
+        let (path, file) = create_new(&folder, &stem)?;
+        value.write_npy(std::io::BufWriter::new(file)).map_err(|e| format!("{}: {e}", path.display()))?;
         files.push(path.display().to_string());
     }
     Ok(files)
+}
+
+/// Creates `folder/STEM.npy`, or `STEM-1.npy`, `STEM-2.npy`, … if taken
+/// (by a file or a link: nothing existing is opened).
+fn create_new(folder: &Path, stem: &str) -> std::result::Result<(PathBuf, std::fs::File), String> {
+    for attempt in 0..1000 {
+        let name = if attempt == 0 { format!("{stem}.npy") } else { format!("{stem}-{attempt}.npy") };
+        let path = folder.join(name);
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(file) => return Ok((path, file)),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(error) => return Err(format!("{}: {error}", path.display())),
+        }
+    }
+    Err(format!("{}: {stem}.npy and 999 numbered names are all taken", folder.display()))
 }

@@ -12,13 +12,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use blindfold_ir::{Graph, GraphBuilder};
-use blindfold_network::control::{InputSource, PartyRequest};
+use blindfold_network::control::{InputSource, PartyRequest, TableShape};
 use blindfold_network::frame::{self, Frame, Role};
 use blindfold_network::identity::Identity;
 use blindfold_network::launcher::{Launch, launch};
 use blindfold_network::links::{Dial, Links, connect};
 use blindfold_network::local::{LocalDeployment, prepare};
-use blindfold_network::worker::{InputFiles, InputReader, Worker};
+use blindfold_network::worker::{InputFiles, InputReader, ReadError, Worker};
 use blindfold_network::{Config, NetworkError};
 use blindfold_runtime::transport::{Message, TransportError};
 use blindfold_runtime::{Session, SessionOptions};
@@ -51,18 +51,18 @@ impl InputFiles for NpyFiles {
         path: &Path,
         source: &InputSource,
         _wanted: &[(String, Vec<usize>)],
-    ) -> Result<HashMap<String, ArrayD<f64>>, String> {
+    ) -> Result<HashMap<String, ArrayD<f64>>, ReadError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
         if path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("stall")) {
             std::thread::sleep(self.stall);
         }
-        let InputSource::Array { input, .. } = source else { return Err("arrays only".to_string()) };
-        let array: ArrayD<f64> = ndarray_npy::read_npy(path).map_err(|e| e.to_string())?;
+        let InputSource::Array { input, .. } = source else { return Err(ReadError::public("arrays only")) };
+        let array: ArrayD<f64> = ndarray_npy::read_npy(path).map_err(|e| ReadError::public(e.to_string()))?;
         Ok(HashMap::from([(input.clone(), array)]))
     }
 
-    fn describe(&self, _path: &Path) -> Result<(Vec<String>, usize), String> {
-        Err("no tables here".into())
+    fn describe(&self, _path: &Path) -> Result<TableShape, ReadError> {
+        Err(ReadError::public("no tables here"))
     }
 }
 
@@ -241,7 +241,8 @@ fn a_stalled_peer_ends_the_session_within_the_timeout_with_its_name() {
     let mut launch_request = request("x.npy", "stall-w.npy", "o");
     launch_request.timeout = Duration::from_secs(1);
     let started = Instant::now();
-    let Err(NetworkError::Failed { failures }) = launch(&cluster.deployment.config, OPERATOR, launch_request)
+    let Err(NetworkError::Failed { failures, .. }) =
+        launch(&cluster.deployment.config, OPERATOR, launch_request)
     else {
         panic!("the session survived a stalled party");
     };
@@ -261,7 +262,7 @@ fn a_party_that_fails_tells_its_peers_why() {
     cluster.deployment.approve(&graph(), &parties()).unwrap();
     write(&cluster, CLIENT, "x.npy", &array(&[2, 4], 0.0));
     // alice's file is not there: alice fails reading it, and says so.
-    let Err(NetworkError::Failed { failures }) =
+    let Err(NetworkError::Failed { failures, .. }) =
         launch(&cluster.deployment.config, OPERATOR, request("x.npy", "missing.npy", "o"))
     else {
         panic!("the session ran without alice's input");
@@ -401,4 +402,54 @@ fn truncated_and_oversized_messages_fail_the_session_naming_the_peer() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn a_worker_whose_operator_turned_describing_off_describes_nothing() {
+    let deployment = prepare(&scratch("describe-off"), &parties(), &[OPERATOR.to_string()], 10.0).unwrap();
+    let mut config = deployment.config.clone();
+    config.parties.get_mut(CLIENT).unwrap().describe = false;
+    let worker = Worker::bind(
+        config,
+        CLIENT,
+        reader(Arc::new(AtomicUsize::new(0)), Duration::ZERO),
+        Arc::new(|_: &str| {}),
+    )
+    .unwrap();
+    std::thread::spawn(move || worker.serve());
+    let error =
+        blindfold_network::launcher::describe(&deployment.config, OPERATOR, CLIENT, "table.csv").unwrap_err();
+    assert!(error.to_string().contains("does not let its worker describe tables"), "{error}");
+}
+
+#[test]
+fn connections_in_their_handshake_are_capped_in_all_and_cut_at_the_deadline() {
+    let deployment = prepare(&scratch("handshakes"), &parties(), &[OPERATOR.to_string()], 10.0).unwrap();
+    let mut config = deployment.config.clone();
+    config.limits.max_handshakes = 4;
+    config.limits.max_handshakes_per_address = 100;
+    config.limits.handshake_timeout = Duration::from_millis(800);
+    let worker = Worker::bind(
+        config,
+        "server0",
+        reader(Arc::new(AtomicUsize::new(0)), Duration::ZERO),
+        Arc::new(|_: &str| {}),
+    )
+    .unwrap();
+    let monitor = worker.monitor();
+    let endpoint = deployment.config.party("server0").unwrap().endpoint.clone();
+    std::thread::spawn(move || worker.serve());
+    // Twenty silent connections: at most four are held, and only until
+    // the deadline.
+    let silent: Vec<std::net::TcpStream> =
+        (0..20).filter_map(|_| std::net::TcpStream::connect(&endpoint).ok()).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let held = monitor.holdings();
+    assert!(held.handshaking <= 4 && held.connections <= 4, "{held:?}");
+    std::thread::sleep(Duration::from_millis(1200));
+    let after = monitor.holdings();
+    assert_eq!((after.handshaking, after.connections), (0, 0), "{after:?}");
+    drop(silent);
+    // An operator still gets in.
+    blindfold_network::launcher::status(&deployment.config, OPERATOR, "server0").unwrap();
 }

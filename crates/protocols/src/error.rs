@@ -27,5 +27,25 @@ pub enum ProtocolError {
     Configuration(String),
 }
 
+impl ProtocolError {
+    /// What only the party that raised the error may log (where a bad
+    /// value of its own input is); never sent to peers or the operator.
+    pub fn private_detail(&self) -> Option<String> {
+        match self {
+            ProtocolError::Ring { source, .. } => source.private_detail(),
+            _ => None,
+        }
+    }
+
+    /// The peer whose silence, stall, failure or message ended the step,
+    /// if one did.
+    pub fn peer(&self) -> Option<&str> {
+        match self {
+            ProtocolError::MessageSize { peer, .. } | ProtocolError::Transport { peer, .. } => Some(peer),
+            _ => None,
+        }
+    }
+}
+
 /// Result of a protocol step.
 pub type Result<T> = std::result::Result<T, ProtocolError>;

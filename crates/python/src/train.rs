@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use blindfold_cli::input::{Table, read_table};
+use blindfold_cli::input::{Header, Table, read_table};
 use blindfold_cli::train::{DataSource, Request, train as train_tables};
 use blindfold_ir::Ring;
 use blindfold_ml::training::{self, ModelKind};
@@ -22,7 +22,7 @@ use crate::interrupt;
 fn table(owner: &str, value: &Bound<'_, PyAny>) -> PyResult<(String, Table)> {
     if let Ok(path) = value.cast::<PyString>() {
         let path = path.to_string();
-        let table = read_table(Path::new(&path)).map_err(value_error)?;
+        let table = read_table(Path::new(&path), Header::Detect).map_err(value_error)?;
         return Ok((path, table));
     }
     let (columns, values): (Vec<String>, PyReadonlyArrayDyn<'_, f64>) = value.extract()?;
@@ -36,7 +36,12 @@ fn table(owner: &str, value: &Bound<'_, PyAny>) -> PyResult<(String, Table)> {
     if *width != columns.len() {
         return Err(value_error(format!("{owner}'s data: {width} columns but {} names", columns.len())));
     }
-    let table = Table { columns, rows: *rows, values: array.iter().copied().collect() };
+    let table = Table {
+        header: Some(columns),
+        columns: *width,
+        rows: *rows,
+        values: array.iter().copied().collect(),
+    };
     Ok((format!("{owner}'s array"), table))
 }
 

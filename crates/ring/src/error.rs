@@ -1,5 +1,8 @@
-//! Errors of the ring layer. None of them carries a secret value: an
-//! encoding error names the position of the bad element, never the element.
+//! Errors of the ring layer. None of them shows a secret value, nor where
+//! in a secret tensor a bad element is: an encoding error's message says
+//! what kind of problem it is (and the representable range), and keeps the
+//! position for [`RingError::private_detail`], which only the data's owner
+//! may log (errors cross parties: the peers and the operator read them).
 
 use thiserror::Error;
 
@@ -14,15 +17,27 @@ pub enum RingError {
     InvalidArgument { operation: &'static str, reason: String },
     /// A real number does not fit the fixed-point format.
     #[error(
-        "fixed-point encoding: the value at position {position:?} is outside the representable range [{min:e}, {max:e}] of {format}"
+        "fixed-point encoding: a value is outside the representable range [{min:e}, {max:e}] of {format}"
     )]
     OutOfRange { position: Vec<usize>, min: f64, max: f64, format: String },
     /// NaN or infinity cannot be encoded.
-    #[error("fixed-point encoding: the value at position {position:?} is not finite")]
+    #[error("fixed-point encoding: a value is not finite (NaN or infinity)")]
     NotFinite { position: Vec<usize> },
     /// The operating system's random number generator failed.
     #[error("the operating system's random number generator failed: {0}")]
     Randomness(String),
+}
+
+impl RingError {
+    /// What only the owner of the data may see: where the bad value is.
+    pub fn private_detail(&self) -> Option<String> {
+        match self {
+            RingError::OutOfRange { position, .. } | RingError::NotFinite { position } => {
+                Some(format!("the first such value is at position {position:?}"))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Result of a ring operation.

@@ -12,7 +12,8 @@
 //! (π at scale 10^4 is 31415): error below 1/s.
 //!
 //! **Range.** n must lie in [−2^(k−1), 2^(k−1)); a value outside, NaN or ±∞
-//! is an error naming its position (never its value: inputs are secrets).
+//! is an error that names neither the value nor its position (inputs are
+//! secrets; the position is kept for the owner's own log).
 //!
 //! **Defaults and headroom.** A product of two encodings carries 2F
 //! fractional bits until it is truncated, so real products must stay below
@@ -236,7 +237,7 @@ mod tests {
     }
 
     #[test]
-    fn out_of_range_names_the_position_not_the_value() {
+    fn out_of_range_keeps_the_position_out_of_the_message() {
         let format = FixedPoint::binary(16);
         let secret = 1.234_567e15;
         let error = format.encode::<u64, f64>(&[2, 2], &[0.0, 1.0, 2.0, secret]).unwrap_err();
@@ -244,8 +245,11 @@ mod tests {
             RingError::OutOfRange { position, .. } => assert_eq!(position, &vec![1, 1]),
             other => panic!("unexpected {other:?}"),
         }
+        // The message crosses parties: neither the value nor where it is.
         let text = error.to_string();
-        assert!(text.contains("[1, 1]") && !text.contains("1234567"), "{text}");
+        assert!(!text.contains("[1, 1]") && !text.contains("1234567"), "{text}");
+        assert!(text.contains("outside the representable range"), "{text}");
+        assert_eq!(error.private_detail().unwrap(), "the first such value is at position [1, 1]");
         let error = format.encode::<u64, f32>(&[3], &[0.0, f32::NAN, 1.0]).unwrap_err();
         assert_eq!(error, RingError::NotFinite { position: vec![1] });
         // The edges of the range.

@@ -28,5 +28,25 @@ pub enum RuntimeError {
     Plaintext(Box<ProtocolError>),
 }
 
+impl RuntimeError {
+    /// What only the party that raised the error may log (see
+    /// [`ProtocolError::private_detail`]).
+    pub fn private_detail(&self) -> Option<String> {
+        match self {
+            RuntimeError::Input(error) | RuntimeError::Plaintext(error) => error.private_detail(),
+            RuntimeError::Party { error, .. } => error.private_detail(),
+            _ => None,
+        }
+    }
+
+    /// The peer whose silence, stall or failure ended the party's run.
+    pub fn peer(&self) -> Option<&str> {
+        match self {
+            RuntimeError::Party { error, .. } => error.peer(),
+            _ => None,
+        }
+    }
+}
+
 /// Result of a session.
 pub type Result<T> = std::result::Result<T, RuntimeError>;

@@ -41,6 +41,10 @@ pub enum TransportError {
     /// Nothing arrived from the peer in time.
     #[error("{peer} sent nothing for {seconds:.1} s")]
     Timeout { peer: String, seconds: f64 },
+    /// What this party sends the peer has not left for `seconds`, and the
+    /// peer said nothing meanwhile: it stopped reading.
+    #[error("{peer} stopped reading: nothing sent to it could leave for {seconds:.1} s")]
+    Stalled { peer: String, seconds: f64 },
     /// The connection to the peer failed: it closed, a message did not
     /// parse, was truncated or too large, or TLS refused the peer.
     #[error("{peer}: {reason}")]
