@@ -214,12 +214,12 @@ impl Table {
             Some(names) => names
                 .iter()
                 .position(|c| c == label)
-                .ok_or_else(|| format!("no column '{label}' (the header names {})", names.join(","))),
+                .ok_or_else(|| format!("no label column '{label}' (the header names {})", names.join(","))),
             None => match label.parse::<usize>() {
                 Ok(index) if index < self.columns => Ok(index),
                 Ok(index) => Err(format!("column {index} asked, the table has {} (from 0)", self.columns)),
                 Err(_) => Err(format!(
-                    "the table has no header, so '{label}' names no column: give the column's number (from 0)"
+                    "the table has no header, so the label column '{label}' names no column: give its number (from 0)"
                 )),
             },
         }

@@ -214,6 +214,11 @@ enum Command {
         /// in-process twin from the same run).
         #[arg(long, value_enum, default_value_t = TransportChoice::InProcess)]
         transport: TransportChoice,
+        /// paillier: the Python with python-paillier to measure beside
+        /// blindfold (default: target/python-paillier/bin/python, made by
+        /// scripts/setup-python-paillier.sh).
+        #[arg(long, value_name = "PYTHON")]
+        python_paillier: Option<PathBuf>,
     },
 }
 
@@ -694,7 +699,17 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 print!("{}", networked::launched_text(&launched));
             }
         }
-        Command::Bench { suite, json, runs, quick, models, networks, comparison_bits, transport } => {
+        Command::Bench {
+            suite,
+            json,
+            runs,
+            quick,
+            models,
+            networks,
+            comparison_bits,
+            transport,
+            python_paillier,
+        } => {
             if transport == TransportChoice::Tls && !matches!(suite, Suite::Inference) {
                 return Err("--transport tls applies to the inference suite".into());
             }
@@ -721,7 +736,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     )?
                 }
                 Suite::Training => bench_training::run(runs as usize, quick)?,
-                Suite::Paillier => bench_paillier::run(runs as usize, quick)?,
+                Suite::Paillier => bench_paillier::run(runs as usize, quick, python_paillier)?,
             };
             bench::print(&records, json);
         }

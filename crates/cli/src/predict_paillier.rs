@@ -1,27 +1,80 @@
 //! `blindfold predict --protocol paillier`: the client encrypts its rows
 //! under a fresh key of its own, the server scores them with its plaintext
-//! linear or logistic model, the client decrypts. Both roles run in this
-//! process; the figures are per role, and the bytes each way are the
-//! messages' real sizes.
+//! linear model, the client decrypts and finishes the scores (sigmoid,
+//! softmax, labels). Both roles run in this process; the figures are per
+//! role, and the bytes each way are the messages' real sizes. The model is
+//! an ONNX file linear in its input (scikit-learn's linear models as
+//! skl2onnx exports them, or MatMul/Gemm + Add (+ Sigmoid/Softmax)) or a
+//! JSON weights file.
 
 use std::path::Path;
 use std::time::Instant;
 
-use blindfold_paillier::{Client, FixedPoint, LinearModel, ModelKind, PrivateKey, Server};
+use blindfold_onnx::linear::{Labels, LinearPipeline, Norm, PostTransform as OnnxPost};
+use blindfold_paillier::{
+    ClassLabels, Client, Finish, FixedPoint, LinearModel, Normalization, PostTransform, PrivateKey, Server,
+};
 use serde_json::json;
 
 use crate::input::read_matrix;
+
+/// A model for the encrypted path, and the names of the outputs it fills.
+pub struct EncryptedModel {
+    pub model: LinearModel,
+    /// The output carrying the scores or probabilities, and the labels'.
+    pub score_output: String,
+    pub label_output: Option<String>,
+}
+
+/// Reads `path`: `.json` as a weights file, anything else as ONNX.
+pub fn read_model(path: &Path) -> Result<EncryptedModel, Box<dyn std::error::Error>> {
+    let name = path.display();
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: {e}"))?;
+        let model = LinearModel::from_json(&text).map_err(|e| format!("{name}: {e}"))?;
+        return Ok(EncryptedModel { model, score_output: "scores".into(), label_output: None });
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("{name}: {e}"))?;
+    let pipeline = blindfold_onnx::linear_model(&bytes).map_err(|e| format!("{name}: {e}"))?;
+    Ok(from_pipeline(pipeline).map_err(|e| format!("{name}: {e}"))?)
+}
+
+/// The encrypted path's model of an ONNX linear pipeline.
+pub fn from_pipeline(pipeline: LinearPipeline) -> Result<EncryptedModel, blindfold_paillier::PaillierError> {
+    let post_transform = match pipeline.post_transform {
+        OnnxPost::None => PostTransform::None,
+        OnnxPost::Logistic => PostTransform::Logistic,
+        OnnxPost::Softmax => PostTransform::Softmax,
+        OnnxPost::SoftmaxZero => PostTransform::SoftmaxZero,
+    };
+    let labels = pipeline.labels.map(|labels| match labels {
+        Labels::Integers(l) => ClassLabels::Integers(l),
+        Labels::Strings(l) => ClassLabels::Strings(l),
+    });
+    let normalization = pipeline.normalization.map(|norm| match norm {
+        Norm::L1 => Normalization::L1,
+        Norm::L2 => Normalization::L2,
+        Norm::Max => Normalization::Max,
+    });
+    let model =
+        LinearModel::new(pipeline.weights, pipeline.bias, Finish { post_transform, labels, normalization })?;
+    let score_output = if pipeline.score_output.is_empty() { "scores".into() } else { pipeline.score_output };
+    Ok(EncryptedModel { model, score_output, label_output: pipeline.label_output })
+}
 
 /// What a run measured.
 pub struct Prediction {
     pub model: String,
     pub input: String,
-    pub kind: ModelKind,
     pub rows: usize,
-    pub outputs: usize,
-    pub values: Vec<f64>,
-    pub plaintext: Vec<f64>,
+    pub score_output: String,
+    pub label_output: Option<String>,
+    /// The client's finished outputs (row-major, `columns` per row) and labels.
+    pub result: blindfold_paillier::Prediction,
+    /// The same model in the clear.
+    pub plaintext: blindfold_paillier::Prediction,
     pub key_bits: u32,
+    pub kernel: &'static str,
     pub keygen_s: f64,
     pub encrypt_s: f64,
     pub server_s: f64,
@@ -31,8 +84,8 @@ pub struct Prediction {
 }
 
 pub fn run(model_path: &Path, input: &Path, key_bits: u32) -> Result<Prediction, Box<dyn std::error::Error>> {
-    let text = std::fs::read_to_string(model_path).map_err(|e| format!("{}: {e}", model_path.display()))?;
-    let model = LinearModel::from_json(&text).map_err(|e| format!("{}: {e}", model_path.display()))?;
+    let encrypted = read_model(model_path)?;
+    let model = encrypted.model;
     let x = read_matrix(input)?;
     if x.columns != model.features() {
         return Err(format!(
@@ -47,8 +100,9 @@ pub fn run(model_path: &Path, input: &Path, key_bits: u32) -> Result<Prediction,
     let started = Instant::now();
     let key = PrivateKey::generate(key_bits)?;
     let keygen_s = started.elapsed().as_secs_f64();
+    let kernel = key.public_key().kernel().name();
     let client = Client::new(key.clone(), format);
-    let mut server = Server::new(model.clone(), format);
+    let mut server = Server::new(model.clone());
     let started = Instant::now();
     let request = client.request(&x.values, x.rows, x.columns)?;
     let encrypt_s = started.elapsed().as_secs_f64();
@@ -56,17 +110,18 @@ pub fn run(model_path: &Path, input: &Path, key_bits: u32) -> Result<Prediction,
     let response = server.respond(&request)?;
     let server_s = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    let values = client.read(&response)?;
+    let result = client.read(&response)?;
     let decrypt_s = started.elapsed().as_secs_f64();
     Ok(Prediction {
         model: model_path.display().to_string(),
         input: input.display().to_string(),
-        kind: model.kind,
         rows: x.rows,
-        outputs: model.outputs(),
+        score_output: encrypted.score_output,
+        label_output: encrypted.label_output,
         plaintext: model.predict(&x.values),
-        values,
+        result,
         key_bits,
+        kernel,
         keygen_s,
         encrypt_s,
         server_s,
@@ -81,31 +136,49 @@ impl Prediction {
         self.encrypt_s + self.server_s + self.decrypt_s
     }
 
-    /// The largest difference from the plaintext model.
+    /// The largest difference from the plaintext model's outputs.
     pub fn max_difference(&self) -> f64 {
-        self.values.iter().zip(&self.plaintext).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max)
+        self.result
+            .outputs
+            .iter()
+            .zip(&self.plaintext.outputs)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max)
     }
 
-    /// The record of ../shared/BENCHMARKS.md, with Paillier's figures in extra fields.
+    /// The rows of the finished outputs.
+    pub fn rows_of_outputs(&self) -> Vec<&[f64]> {
+        self.result.outputs.chunks(self.result.columns.max(1)).collect()
+    }
+
+    /// The record of docs/benchmarks.md, with Paillier's figures and the
+    /// outputs by name.
     pub fn json(&self) -> serde_json::Value {
-        let predicted = classes(&self.values, self.outputs);
-        let plaintext = classes(&self.plaintext, self.outputs);
-        let agreement =
-            predicted.iter().zip(&plaintext).filter(|(a, b)| a == b).count() as f64 / self.rows as f64;
+        let mut outputs = serde_json::Map::new();
+        outputs.insert(self.score_output.clone(), json!(self.rows_of_outputs()));
+        if let (Some(name), Some(labels)) = (&self.label_output, &self.result.labels) {
+            outputs.insert(name.clone(), json!(labels));
+        }
+        let agreement = match (&self.result.labels, &self.plaintext.labels) {
+            (Some(a), Some(b)) => {
+                json!(a.iter().zip(b).filter(|(x, y)| x == y).count() as f64 / self.rows as f64)
+            }
+            _ => json!(null),
+        };
         json!({
             "model": self.model,
             "protocol": "paillier",
             "transport": "in-process",
             "inputs": self.rows,
             "rows_read": self.rows,
-            "predictions": predicted,
-            "outputs": self.values.chunks(self.outputs).collect::<Vec<_>>(),
-            "accuracy": null,
+            "outputs": outputs,
+            "labels": self.result.labels,
             "plaintext_agreement": agreement,
             "wall_s": self.wall_s(),
             "bytes_sent": self.bytes_to_server + self.bytes_to_client,
             "rounds": 1,
             "key_bits": self.key_bits,
+            "kernel": self.kernel,
             "keygen_s": self.keygen_s,
             "encrypt_s": self.encrypt_s,
             "server_s": self.server_s,
@@ -118,32 +191,30 @@ impl Prediction {
     }
 }
 
-/// Argmax per row, or the output thresholded at 0.5 for a single output.
-fn classes(values: &[f64], outputs: usize) -> Vec<usize> {
-    values
-        .chunks(outputs)
-        .map(|row| match row {
-            [single] => usize::from(*single > 0.5),
-            _ => row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i),
-        })
-        .collect()
-}
-
 impl std::fmt::Display for Prediction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "blindfold: encrypted {:?} prediction with Paillier ({}-bit key)",
-            self.kind, self.key_bits
+            "blindfold: encrypted prediction with Paillier ({}-bit key, {} kernel)",
+            self.key_bits, self.kernel
         )?;
         writeln!(
             f,
             "  the client read {} row(s) from {} and encrypted them; the server scored them with {}; only the client can decrypt",
             self.rows, self.input, self.model
         )?;
-        writeln!(f, "\n{:>5} {:>14} {:>14}", "row", "private", "plaintext")?;
-        for (row, (got, want)) in self.values.iter().zip(&self.plaintext).enumerate() {
-            writeln!(f, "{row:>5} {got:>14.6} {want:>14.6}")?;
+        let shown = self.rows.min(10);
+        writeln!(
+            f,
+            "\nwhat the client learned ({}{shown} of {} rows):",
+            if shown < self.rows { "showing " } else { "" },
+            self.rows
+        )?;
+        for (row, outputs) in self.rows_of_outputs().iter().take(shown).enumerate() {
+            let label =
+                self.result.labels.as_ref().map(|l| format!("label {}  ", l[row])).unwrap_or_default();
+            let values: Vec<String> = outputs.iter().take(10).map(|v| format!("{v:.6}")).collect();
+            writeln!(f, "  row {row}: {label}{} [{}]", self.score_output, values.join(", "))?;
         }
         writeln!(f, "\nmax |private - plaintext| = {:.2e}", self.max_difference())?;
         writeln!(

@@ -131,7 +131,7 @@ fn bad_files_are_errors_naming_file_line_and_column() {
         .err()
         .unwrap()
         .to_string();
-    assert!(error.contains("no column 'outcome'") && error.contains("good.csv"), "{error}");
+    assert!(error.contains("no label column 'outcome'") && error.contains("good.csv"), "{error}");
     let error = run(&request(ModelKind::LogisticRegression, vec![("a".into(), good.clone())], "bmi"))
         .err()
         .unwrap()

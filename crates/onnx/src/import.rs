@@ -10,8 +10,9 @@ use blindfold_protocols::Inputs;
 use ndarray::{ArrayD, Axis, IxDyn};
 use prost::Message;
 
+use crate::attributes::{attribute, float_attribute, int_attribute, ints_attribute, node_name};
 use crate::error::{OnnxError, Result};
-use crate::proto::{AttributeProto, ModelProto, NodeProto, TensorProto};
+use crate::proto::{ModelProto, NodeProto, TensorProto};
 use crate::tensor::to_array;
 
 /// How to import.
@@ -234,29 +235,6 @@ fn count_consumers(nodes: &[NodeProto]) -> HashMap<String, usize> {
         }
     }
     counts
-}
-
-fn attribute<'a>(node: &'a NodeProto, name: &str) -> Option<&'a AttributeProto> {
-    node.attribute.iter().find(|a| a.name.as_deref() == Some(name))
-}
-
-fn int_attribute(node: &NodeProto, name: &str, default: i64) -> i64 {
-    attribute(node, name).and_then(|a| a.i).unwrap_or(default)
-}
-
-fn float_attribute(node: &NodeProto, name: &str, default: f32) -> f32 {
-    attribute(node, name).and_then(|a| a.f).unwrap_or(default)
-}
-
-fn ints_attribute(node: &NodeProto, name: &str) -> Option<Vec<i64>> {
-    attribute(node, name).map(|a| a.ints.clone())
-}
-
-fn node_name(node: &NodeProto) -> String {
-    match node.name.as_deref() {
-        Some(name) if !name.is_empty() => name.to_string(),
-        _ => node.output.first().cloned().unwrap_or_default(),
-    }
 }
 
 /// Folds each BatchNormalization into the Conv or Gemm that feeds it alone:

@@ -11,12 +11,15 @@
 //! what is missing. Parsing is prost's, from ONNX's own onnx.proto.
 //! [`dense_model`] writes the dense models that `blindfold train` makes.
 
+mod attributes;
 mod error;
 mod export;
 mod import;
+pub mod linear;
 pub mod proto;
 mod tensor;
 
 pub use error::{OnnxError, Result};
 pub use export::{OutputActivation, dense_model};
 pub use import::{ImportOptions, ImportedModel, SigmoidMethod, import};
+pub use linear::{LinearPipeline, linear_model};

@@ -1,29 +1,31 @@
-//! Precomputed randomness: r^n values made ahead of time (in parallel), so
-//! that online encryption and re-randomisation cost one multiplication
-//! instead of a 2048-bit exponentiation each.
+//! Precomputed randomness: uniform randomizers r^n made ahead of time (in
+//! parallel), so that re-randomising a reply online costs one
+//! multiplication instead of an exponentiation by n (about 1.25·k
+//! multiplications modulo n²: 18 ms at 2048 bits here).
 
 use rayon::prelude::*;
-use rug::Integer;
 
-use crate::error::Result;
+use crate::ciphertext::Randomizer;
+use crate::error::{PaillierError, Result};
 use crate::keys::PublicKey;
 
-/// A stock of fresh randomizers r^n mod n² for one key. Each is used once.
+/// A stock of fresh uniform randomizers for one key. Each is used once.
 pub struct RandomnessPool {
-    modulus: Integer,
-    randomizers: Vec<Integer>,
+    key: PublicKey,
+    randomizers: Vec<Randomizer>,
 }
 
 impl RandomnessPool {
     /// `count` randomizers for `key`, computed on all cores.
     pub fn new(key: &PublicKey, count: usize) -> Result<RandomnessPool> {
-        let randomizers = (0..count).into_par_iter().map(|_| key.randomizer()).collect::<Result<Vec<_>>>()?;
-        Ok(RandomnessPool { modulus: key.modulus().clone(), randomizers })
+        let randomizers =
+            (0..count).into_par_iter().map(|_| key.uniform_randomizer()).collect::<Result<Vec<_>>>()?;
+        Ok(RandomnessPool { key: key.clone(), randomizers })
     }
 
-    /// The modulus n of the key the randomizers are for.
-    pub fn key(&self) -> &Integer {
-        &self.modulus
+    /// Whether the randomizers are for `key`.
+    pub fn is_for(&self, key: &PublicKey) -> bool {
+        self.key.modulus() == key.modulus()
     }
 
     /// How many remain.
@@ -37,9 +39,9 @@ impl RandomnessPool {
     }
 
     /// Takes `count` randomizers, topping the pool up first if it runs short.
-    pub fn take(&mut self, key: &PublicKey, count: usize) -> Result<Vec<Integer>> {
-        if key.modulus() != &self.modulus {
-            return Err(crate::PaillierError::KeyMismatch);
+    pub fn take(&mut self, key: &PublicKey, count: usize) -> Result<Vec<Randomizer>> {
+        if !self.is_for(key) {
+            return Err(PaillierError::KeyMismatch);
         }
         if self.randomizers.len() < count {
             let more = RandomnessPool::new(key, count - self.randomizers.len())?;

@@ -7,12 +7,11 @@
 
 use std::sync::Arc;
 
-use blindfold_paillier::{Ciphertext, EncryptedMatrix, FixedPoint, KEY_SIZES};
+use blindfold_paillier::{Ciphertext, EncryptedMatrix, FixedPoint, KEY_SIZES, Plaintext, WeightFormat};
 use ndarray::{ArrayD, IxDyn};
 use numpy::{PyArrayDyn, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
 use rayon::prelude::*;
-use rug::Integer;
 
 use crate::arrays::to_numpy;
 use crate::errors::{protocol_error, value_error};
@@ -63,13 +62,12 @@ fn magnitude_bits(values: &[f64], fractional_bits: u32) -> f64 {
 fn encrypt_values(
     key: &Arc<blindfold_paillier::PublicKey>,
     values: &[f64],
-    encrypt: impl Fn(&Integer) -> blindfold_paillier::Result<Ciphertext> + Sync,
+    encrypt: impl Fn(&Plaintext) -> blindfold_paillier::Result<Ciphertext> + Sync,
 ) -> PyResult<Vec<Ciphertext>> {
     let format = FixedPoint { fractional_bits: FRACTIONAL_BITS };
     values
         .par_iter()
-        .enumerate()
-        .map(|(position, &value)| encrypt(&format.encode(key, value, position)?))
+        .map(|&value| encrypt(&format.encode(key, value)?))
         .collect::<blindfold_paillier::Result<Vec<_>>>()
         .map_err(value_error)
 }
@@ -81,9 +79,16 @@ impl EncryptedTensor {
         let (key, a) = (Arc::clone(&self.key), Arc::clone(&self.values));
         let values = if shift == 0 {
             a.as_ref().clone()
+        } else if shift > 120 {
+            return Err(value_error(format!("scales {} fractional bits apart cannot meet", shift)));
         } else {
-            let factor = Integer::from(1) << shift;
-            py.detach(|| a.par_iter().map(|c| key.mul_plain(c, &factor)).collect())
+            let factor = 1i128 << shift;
+            py.detach(|| {
+                a.par_iter()
+                    .map(|c| key.mul_plain(c, factor, shift + 2))
+                    .collect::<blindfold_paillier::Result<Vec<_>>>()
+            })
+            .map_err(value_error)?
         };
         EncryptedTensor::new(key, self.shape.clone(), bits, self.magnitude_bits + shift as f64, values)
     }
@@ -135,7 +140,7 @@ fn encrypt_array(
     key: &Arc<blindfold_paillier::PublicKey>,
     py: Python<'_>,
     values: PyReadonlyArrayDyn<'_, f64>,
-    encrypt: impl Fn(&Integer) -> blindfold_paillier::Result<Ciphertext> + Sync + Send,
+    encrypt: impl Fn(&Plaintext) -> blindfold_paillier::Result<Ciphertext> + Sync + Send,
 ) -> PyResult<EncryptedTensor> {
     let array = values.as_array();
     let shape = array.shape().to_vec();
@@ -174,9 +179,8 @@ impl PrivateKey {
         let key = Arc::clone(&self.key);
         let values = Arc::clone(&tensor.values);
         let bits = tensor.fractional_bits;
-        let decoded: Vec<f64> = py.detach(|| {
-            values.par_iter().map(|c| FixedPoint::decode(key.public_key(), &key.decrypt(c), bits)).collect()
-        });
+        let decoded: Vec<f64> =
+            py.detach(|| values.par_iter().map(|c| key.public_key().decode(&key.decrypt(c), bits)).collect());
         let array = ArrayD::from_shape_vec(IxDyn(&tensor.shape), decoded).map_err(protocol_error)?;
         Ok(to_numpy(py, array))
     }
@@ -241,10 +245,9 @@ impl EncryptedTensor {
     fn add_plain(&self, py: Python<'_>, plain: PyReadonlyArrayDyn<'_, f64>) -> PyResult<EncryptedTensor> {
         let plain = self.operand(&plain)?;
         let format = FixedPoint { fractional_bits: self.fractional_bits };
-        let encoded: Vec<Integer> = plain
+        let encoded: Vec<Plaintext> = plain
             .iter()
-            .enumerate()
-            .map(|(i, &v)| format.encode(&self.key, v, i))
+            .map(|&v| format.encode(&self.key, v))
             .collect::<blindfold_paillier::Result<_>>()
             .map_err(value_error)?;
         let (key, a) = (Arc::clone(&self.key), Arc::clone(&self.values));
@@ -259,16 +262,19 @@ impl EncryptedTensor {
     fn mul_plain(&self, py: Python<'_>, plain: PyReadonlyArrayDyn<'_, f64>) -> PyResult<EncryptedTensor> {
         let plain = self.operand(&plain)?;
         let format = FixedPoint { fractional_bits: FRACTIONAL_BITS };
-        let scaled: Vec<Integer> = plain
+        let scaled: Vec<i128> = plain
             .iter()
-            .enumerate()
-            .map(|(i, &v)| format.scale(v, i))
+            .map(|&v| format.scale(v))
             .collect::<blindfold_paillier::Result<_>>()
             .map_err(value_error)?;
-        let bits = self.magnitude_bits + magnitude_bits(&plain, FRACTIONAL_BITS);
+        let factor_bits = magnitude_bits(&plain, FRACTIONAL_BITS);
+        let bits = self.magnitude_bits + factor_bits;
+        // The factors' length (a bound on their magnitude, which this
+        // tensor already tracks) sets the exponent length: the time does
+        // not depend on the factors' values below it.
+        let exponent_bits = (factor_bits.ceil() as u32 + 1).min(128);
         let (key, a) = (Arc::clone(&self.key), Arc::clone(&self.values));
-        let values =
-            py.detach(|| a.par_iter().zip(scaled.par_iter()).map(|(c, k)| key.mul_plain(c, k)).collect());
+        let values = py.detach(|| key.mul_plain_many(&a, &scaled, exponent_bits)).map_err(value_error)?;
         EncryptedTensor::new(
             Arc::clone(&self.key),
             self.shape.clone(),
@@ -308,7 +314,9 @@ impl EncryptedTensor {
             values: self.values.as_ref().clone(),
         };
         let key = Arc::clone(&self.key);
-        let format = FixedPoint { fractional_bits: FRACTIONAL_BITS };
+        let largest = flat.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let integer_bits = (largest.max(1.0).log2().floor() as u32 + 1).min(80);
+        let format = WeightFormat { fractional_bits: FRACTIONAL_BITS, integer_bits };
         let product =
             py.detach(|| matrix.matmul_plain(&key, format, &flat, outputs, None)).map_err(value_error)?;
         let shape = match (self.shape.len(), weights.ndim()) {
