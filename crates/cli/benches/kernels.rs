@@ -2,7 +2,7 @@
 //! (`cargo bench -p blindfold-cli --bench kernels`). `blindfold bench kernels` reports the
 //! same workloads as JSON records.
 
-use blindfold_cli::bench_kernels::f32_matmul;
+use blindfold_cli::bench::kernels::f32_matmul;
 use blindfold_ring::kernels::{matmul_u64, matmul_u128};
 use blindfold_ring::{Conv2dGeometry, Prg, RingTensor, Seed};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};

@@ -14,44 +14,39 @@
 
 use std::path::Path;
 
-use blindfold_cli::input::read_array;
+use blindfold_jobs::JobError;
+use blindfold_jobs::input::read_array;
+use blindfold_jobs::predict::{PredictOptions, predict};
 use blindfold_ml::training::{self, DenseModel, ModelKind, TrainingConfig};
-use blindfold_onnx::{ImportOptions, import};
-use blindfold_runtime::{Protocol, Session, SessionOptions};
-use ndarray::{Array2, ArrayD, Axis, concatenate};
+use blindfold_runtime::{Protocol, SessionOptions};
+use ndarray::{Array2, ArrayD, Axis};
 
 /// The extractor: network C up to its Flatten ("t6": [N, 256]).
 const FEATURES: &str = "t6";
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), JobError> {
     let mut args = std::env::args().skip(1);
-    let rows: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(10_000);
-    let epochs: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(2);
+    let mut number = |default: usize| match args.next() {
+        Some(text) => text.parse().map_err(|_| JobError::Invalid(format!("'{text}': expected a count"))),
+        None => Ok(default),
+    };
+    let (rows, epochs) = (number(10_000)?, number(2)?);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let data = root.join("../shared/data/mnist");
-    let model = std::fs::read(root.join("models/mnist-c.onnx"))?;
+    let model_path = root.join("models/mnist-c.onnx");
+    let model = std::fs::read(&model_path).map_err(|e| JobError::file(&model_path, e))?;
 
     // Each owner, locally and in the clear: the public extractor's features.
-    let extract = |images: &ArrayD<f64>| -> Result<Array2<f64>, Box<dyn std::error::Error>> {
-        let mut out = Vec::new();
-        for chunk in images.axis_chunks_iter(Axis(0), 500) {
-            let batch = chunk.shape()[0];
-            let options = ImportOptions { batch, output: Some(FEATURES.into()), ..ImportOptions::default() };
-            let extractor = import(&model, options)?;
-            let x = chunk.mapv(|p| p / 255.0).into_shape_with_order(vec![batch, 1, 28, 28])?;
-            let result = Session::new(extractor.graph.clone())
-                .protocol(Protocol::PlaintextFloat)
-                .run(extractor.inputs(x))?;
-            out.push(
-                result
-                    .output("prediction-client", FEATURES)
-                    .ok_or("no features")?
-                    .clone()
-                    .into_dimensionality()?,
-            );
-        }
-        let views: Vec<_> = out.iter().map(|a: &Array2<f64>| a.view()).collect();
-        Ok(concatenate(Axis(0), &views)?)
+    let options = PredictOptions {
+        batch: 500,
+        protocol: Protocol::PlaintextFloat,
+        output: Some(FEATURES.into()),
+        ..PredictOptions::default()
+    };
+    let extract = |images: &ArrayD<f64>| -> Result<Array2<f64>, JobError> {
+        let pixels = images.mapv(|p| p / 255.0).insert_axis(Axis(1));
+        let features = predict(&model, "mnist-c.onnx", &pixels, &options)?.outputs;
+        Ok(features.into_dimensionality().expect("[N, 256] features"))
     };
     let images = read_array(&data.join("train-images.idx3-ubyte.gz"))?;
     let labels = read_array(&data.join("train-labels.idx1-ubyte.gz"))?;
@@ -67,8 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.epochs = epochs;
     config.batch_size = 128;
     config.learning_rate = 0.1;
-    let run = training::train_with_twin(&config, &owners_data, SessionOptions::default())
-        .map_err(|e| e.to_string())?;
+    let run = training::train_with_twin(&config, &owners_data, SessionOptions::default())?;
 
     // Test on 2,000 test images through the extractor and each head.
     let test_images = read_array(&data.join("t10k-images.idx3-ubyte.gz"))?;

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use blindfold_cli::networked::{PredictRequest, prediction_graph, prediction_launch};
+use blindfold_jobs::launch::{PredictionLaunch, prediction_graph, prediction_launch};
 use blindfold_network::control::{self, Holdings, Reply, Request, SessionRequest};
 use blindfold_network::identity::Identity;
 use blindfold_network::launcher::{control_stream, status};
@@ -107,7 +107,7 @@ fn partial_start(workers: &Workers, left_out: &str) -> Vec<(String, ControlStrea
     let config = &workers.local.deployment.config;
     let model =
         prediction_graph(&repository("models/mnist-a.onnx"), 16, SigmoidMethod::Clamped, None).unwrap();
-    let request = PredictRequest {
+    let request = PredictionLaunch {
         weights: "mnist-a.onnx".into(),
         input: "images.npy".into(),
         scale: None,

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use blindfold_cli::local_workers::LocalWorkers;
+use blindfold_jobs::local::LocalWorkers;
 use blindfold_onnx::{ImportOptions, import};
 use blindfold_runtime::Session;
 use common::{BINARY, SCALE, Workers, repository, text};

@@ -22,7 +22,10 @@ mod gradient;
 mod graph;
 mod inference;
 mod op;
+pub mod parties;
+mod sigmoid;
 mod types;
+mod values;
 
 pub use builder::{
     Conv2dGeometry, GraphBuilder, SIGMOID_CLAMP, SIGMOID_CLAMPED_COEFFICIENTS, SIGMOID_COEFFICIENTS_OVER_8,
@@ -31,8 +34,10 @@ pub use builder::{
 pub use error::{GraphError, Result};
 pub use graph::{Graph, Node};
 pub use inference::matmul_shape;
-pub use op::{NodeId, Op};
-pub use types::{DType, Ring, ValueType, Visibility};
+pub use op::{NodeId, Op, ShareAction};
+pub use sigmoid::{SigmoidMethod, UnknownSigmoid};
+pub use types::{DType, Ring, UnknownRing, ValueType, Visibility};
+pub use values::{Inputs, Outputs};
 
 #[cfg(test)]
 mod tests;

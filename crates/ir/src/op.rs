@@ -145,7 +145,56 @@ pub enum Op {
     },
 }
 
+/// What an op is to a secret-sharing protocol, when its result is shared:
+/// the one classification every protocol acts on. The match that makes it
+/// is exhaustive, so a new op does not compile until it is classified, and
+/// every protocol matches every class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShareAction {
+    /// Where values enter or leave the shares (input, constant, share,
+    /// reveal, output): the protocol's sharing and opening.
+    Boundary,
+    /// Linear in its shared operands: each server applies it to its share
+    /// (a public addend counted once).
+    Local,
+    /// A product (mul, matmul, conv2d): a protocol's multiplication when
+    /// both operands are shared, linear when one is public.
+    Product,
+    /// Dropping the fractional bits a fixed-point product added.
+    Truncation,
+    /// A comparison with zero (the sign).
+    Comparison,
+    /// A polynomial in one shared value.
+    Polynomial,
+}
+
 impl Op {
+    /// What the op is to a secret-sharing protocol (see [`ShareAction`]).
+    pub fn share_action(&self) -> ShareAction {
+        match self {
+            Op::Input { .. }
+            | Op::Constant { .. }
+            | Op::Share { .. }
+            | Op::Reveal { .. }
+            | Op::Output { .. } => ShareAction::Boundary,
+            Op::Add { .. }
+            | Op::Sub { .. }
+            | Op::Neg { .. }
+            | Op::SumPool2d { .. }
+            | Op::Sum { .. }
+            | Op::Reshape { .. }
+            | Op::Transpose { .. }
+            | Op::Concat { .. }
+            | Op::Windows2d { .. }
+            | Op::Slice { .. }
+            | Op::Gather { .. } => ShareAction::Local,
+            Op::Mul { .. } | Op::MatMul { .. } | Op::Conv2d { .. } => ShareAction::Product,
+            Op::Truncate { .. } => ShareAction::Truncation,
+            Op::Drelu { .. } | Op::DreluBounded { .. } => ShareAction::Comparison,
+            Op::Polynomial { .. } => ShareAction::Polynomial,
+        }
+    }
+
     /// A short name for reports and errors.
     pub fn name(&self) -> &'static str {
         match self {

@@ -69,6 +69,14 @@ impl Ring {
         }
     }
 
+    /// The ring's name: "z64" or "z128".
+    pub fn name(&self) -> &'static str {
+        match self {
+            Ring::Z64 => "z64",
+            Ring::Z128 => "z128",
+        }
+    }
+
     /// The default fractional bits of fixed-point values in this ring.
     pub fn default_fractional_bits(&self) -> u32 {
         use blindfold_ring::RingElement;
@@ -76,6 +84,19 @@ impl Ring {
             Ring::Z64 => u64::DEFAULT_FRACTIONAL_BITS,
             Ring::Z128 => u128::DEFAULT_FRACTIONAL_BITS,
         }
+    }
+}
+
+/// A ring name that is neither "z64" nor "z128".
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("ring '{0}': choose z128 or z64")]
+pub struct UnknownRing(pub String);
+
+impl std::str::FromStr for Ring {
+    type Err = UnknownRing;
+
+    fn from_str(name: &str) -> Result<Ring, UnknownRing> {
+        [Ring::Z64, Ring::Z128].into_iter().find(|r| r.name() == name).ok_or_else(|| UnknownRing(name.into()))
     }
 }
 

@@ -1,8 +1,11 @@
 //! Models and workloads built on the builder: the seed's private prediction
-//! network, the private matmul benchmark, and [`demo`], the program the
-//! README's first command runs.
+//! network, the private matmul benchmark, [`demo`] (the seed's program),
+//! private training ([`training`]) with privately pooled standardisation
+//! ([`standardize`]), and the metrics that judge a model ([`metrics`]).
 
 pub mod demo;
+pub mod metrics;
 pub mod private_matmul;
 pub mod seed_network;
+pub mod standardize;
 pub mod training;

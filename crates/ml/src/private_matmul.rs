@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
+use blindfold_ir::Inputs;
 use blindfold_ir::{Graph, GraphBuilder, GraphError};
-use blindfold_protocols::Inputs;
 use ndarray::ArrayD;
 
 use crate::seed_network::{CLIENT, MODEL_OWNER};

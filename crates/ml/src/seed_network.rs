@@ -15,16 +15,12 @@
 
 use std::collections::HashMap;
 
-use blindfold_ir::{Graph, GraphBuilder, GraphError};
-use blindfold_protocols::Inputs;
+use blindfold_ir::{Graph, GraphBuilder, GraphError, Inputs};
 use ndarray::ArrayD;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// The model owner's party name.
-pub const MODEL_OWNER: &str = "model-owner";
-/// The prediction client's party name.
-pub const CLIENT: &str = "prediction-client";
+pub use blindfold_ir::parties::{MODEL_OWNER, PREDICTION_CLIENT as CLIENT};
 /// Layer widths: input, two hidden layers, classes.
 pub const WIDTHS: [usize; 4] = [784, 128, 128, 10];
 

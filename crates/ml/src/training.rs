@@ -21,15 +21,14 @@
 use std::collections::HashMap;
 
 use blindfold_ir::{Graph, GraphBuilder, GraphError, Ring, Tensor};
-use blindfold_protocols::{Inputs, Outputs};
+use blindfold_ir::{Inputs, Outputs};
 use blindfold_runtime::{Protocol, Session, SessionOptions, SessionResult};
 use ndarray::ArrayD;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// The party that receives the trained model.
-pub const MODEL_OWNER: &str = "model-owner";
+pub use blindfold_ir::parties::MODEL_OWNER;
 
 /// What to train.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,14 +42,37 @@ pub enum ModelKind {
     },
 }
 
-/// How the sigmoid of the classifiers is computed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SigmoidMethod {
-    /// Clamped to [−8, 8] by comparisons, then a degree-11 polynomial.
-    Clamped,
-    /// The degree-7 polynomial alone (wrong outside [−8, 8]).
-    Polynomial,
+impl ModelKind {
+    /// The kinds' names, as the command line and Python take them.
+    pub const NAMES: [&str; 3] = ["linreg", "logreg", "mlp"];
+
+    /// The kind's name: "linreg", "logreg" or "mlp".
+    pub fn name(&self) -> &'static str {
+        match self {
+            ModelKind::LinearRegression => "linreg",
+            ModelKind::LogisticRegression => "logreg",
+            ModelKind::Mlp { .. } => "mlp",
+        }
+    }
+
+    /// The kind `name` names; an mlp gets the `hidden` widths.
+    pub fn from_name(name: &str, hidden: Vec<usize>) -> Result<ModelKind, UnknownKind> {
+        match name {
+            "linreg" => Ok(ModelKind::LinearRegression),
+            "logreg" => Ok(ModelKind::LogisticRegression),
+            "mlp" => Ok(ModelKind::Mlp { hidden }),
+            other => Err(UnknownKind(other.to_string())),
+        }
+    }
 }
+
+/// A model kind's name that is not one of [`ModelKind::NAMES`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("kind '{0}': choose linreg, logreg or mlp")]
+pub struct UnknownKind(pub String);
+
+/// How the classifiers' sigmoid is computed (the builder's two methods).
+pub use blindfold_ir::SigmoidMethod;
 
 /// Training settings. Everything here is public to every party.
 #[derive(Clone, Debug)]
@@ -91,6 +113,17 @@ impl TrainingConfig {
             seed: 2026,
             comparison_bits: Some(fractional_bits + 24),
         }
+    }
+
+    /// Trains in `ring` with its fractional bits (Z_2^128: 32; Z_2^64: 20,
+    /// see [`default_precision`]) and the default comparison width for them.
+    pub fn set_ring(&mut self, ring: Ring) {
+        self.ring = ring;
+        self.fractional_bits = match ring {
+            Ring::Z128 => 32,
+            Ring::Z64 => 20,
+        };
+        self.comparison_bits = Some(self.fractional_bits + 24);
     }
 }
 
@@ -210,7 +243,7 @@ pub fn build(
             let logits = forward(&mut g, xb, &parameters)?;
             let predictions = match config.kind {
                 ModelKind::LinearRegression => logits,
-                _ => sigmoid(&mut g, logits, config.sigmoid)?,
+                _ => g.sigmoid_by(config.sigmoid, logits)?,
             };
             let error = g.sub(predictions, yb)?;
             if config.reveal_loss {
@@ -269,13 +302,6 @@ fn forward(g: &mut GraphBuilder, x: Tensor, parameters: &[(Tensor, Tensor)]) -> 
     Ok(h)
 }
 
-fn sigmoid(g: &mut GraphBuilder, x: Tensor, method: SigmoidMethod) -> Result<Tensor, GraphError> {
-    match method {
-        SigmoidMethod::Clamped => g.sigmoid_clamped(x),
-        SigmoidMethod::Polynomial => g.sigmoid(x),
-    }
-}
-
 fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
     // Box–Muller.
     let u: f64 = rng.random_range(f64::EPSILON..1.0);
@@ -331,28 +357,60 @@ pub struct TrainedPair {
     pub steps_per_epoch: usize,
 }
 
-/// Builds the training graph for `data` ((owner, features, labels) as
-/// [`inputs`] takes), runs it under Pond with `options` and in plaintext
-/// f64, and reads both models.
+/// Why a training run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainingError {
+    #[error("no training data: no data owners")]
+    NoData,
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    #[error(transparent)]
+    Session(#[from] blindfold_runtime::RuntimeError),
+    #[error("the model owner did not receive every layer")]
+    MissingLayers,
+}
+
+/// The training graph for `data` ((owner, features, labels) as [`inputs`]
+/// takes): its shapes from the first owner's.
+pub fn plan_for(
+    config: &TrainingConfig,
+    data: &[(String, ArrayD<f64>, ArrayD<f64>)],
+) -> Result<TrainingGraph, TrainingError> {
+    let (first_x, first_y) = (&data.first().ok_or(TrainingError::NoData)?.1, &data[0].2);
+    let (features, outputs) = (first_x.shape()[1], first_y.shape()[1]);
+    let owners: Vec<(String, usize)> = data.iter().map(|(o, x, _)| (o.clone(), x.shape()[0])).collect();
+    Ok(build(config, &owners, features, outputs)?)
+}
+
+/// Builds the training graph for `data`, runs it under Pond with `options`
+/// and in plaintext f64, and reads both models.
 pub fn train_with_twin(
     config: &TrainingConfig,
     data: &[(String, ArrayD<f64>, ArrayD<f64>)],
     options: SessionOptions,
-) -> Result<TrainedPair, Box<dyn std::error::Error + Send + Sync>> {
-    let (first_x, first_y) = (&data.first().ok_or("no data owners")?.1, &data[0].2);
-    let (features, outputs) = (first_x.shape()[1], first_y.shape()[1]);
-    let owners: Vec<(String, usize)> = data.iter().map(|(o, x, _)| (o.clone(), x.shape()[0])).collect();
-    let plan = build(config, &owners, features, outputs)?;
+) -> Result<TrainedPair, TrainingError> {
+    let plan = plan_for(config, data)?;
+    run_with_twin(config, &plan, data, options)
+}
+
+/// Runs `plan` on `data` under Pond with `options` and in plaintext f64,
+/// and reads both models (for callers that need the plan first: its epoch
+/// boundaries for a progress bar).
+pub fn run_with_twin(
+    config: &TrainingConfig,
+    plan: &TrainingGraph,
+    data: &[(String, ArrayD<f64>, ArrayD<f64>)],
+    options: SessionOptions,
+) -> Result<TrainedPair, TrainingError> {
     let inputs = inputs(data);
     let started = std::time::Instant::now();
     let session = Session::new(plan.graph.clone()).options(options).run(inputs.clone())?;
     let private_s = started.elapsed().as_secs_f64();
     let started = std::time::Instant::now();
-    let twin = Session::new(plan.graph).protocol(Protocol::PlaintextFloat).run(inputs)?;
+    let twin = Session::new(plan.graph.clone()).protocol(Protocol::PlaintextFloat).run(inputs)?;
     let twin_s = started.elapsed().as_secs_f64();
     let read = |outputs: &Outputs| {
-        DenseModel::from_outputs(&config.kind, plan.layers.len(), outputs)
-            .ok_or("the model owner did not receive every layer")
+        DenseModel::from_outputs(&config.kind, plan.layers.len(), outputs).ok_or(TrainingError::MissingLayers)
     };
     Ok(TrainedPair {
         private: read(&session.outputs)?,

@@ -10,6 +10,7 @@ use std::time::SystemTime;
 
 use blindfold_ir::Graph;
 
+use crate::NetworkError;
 use crate::config::PartyConfig;
 
 /// What the approval check found.
@@ -38,7 +39,7 @@ impl ApprovalCache {
         {
             return Ok(hash.clone());
         }
-        let hash = read_graph(path)?.hash();
+        let hash = read_graph(path).map_err(|e| e.to_string())?.hash();
         files.insert(path.to_path_buf(), (stamp.0, stamp.1, hash.clone()));
         Ok(hash)
     }
@@ -79,7 +80,8 @@ impl ApprovalCache {
 }
 
 /// Reads a graph file (the encoding `blindfold graph build` writes).
-pub fn read_graph(path: &Path) -> Result<Graph, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Graph::from_bytes(&bytes).map_err(|e| format!("{}: not a graph file: {e}", path.display()))
+pub fn read_graph(path: &Path) -> Result<Graph, NetworkError> {
+    let file = |reason: String| NetworkError::GraphFile { path: path.display().to_string(), reason };
+    let bytes = std::fs::read(path).map_err(|e| file(e.to_string()))?;
+    Graph::from_bytes(&bytes).map_err(|e| file(format!("not a graph file: {e}")))
 }

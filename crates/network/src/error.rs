@@ -25,6 +25,9 @@ pub enum NetworkError {
     /// died or failed first), not those blocked behind them.
     #[error("the session failed{}:{}", cause(.stopped), list(.failures))]
     Failed { failures: Vec<(String, String)>, stopped: Vec<String> },
+    /// A graph file that cannot be read.
+    #[error("{path}: {reason}")]
+    GraphFile { path: String, reason: String },
     /// A file a worker or the launcher needed.
     #[error("{0}")]
     Io(String),

@@ -5,8 +5,9 @@
 
 use std::collections::HashMap;
 
-use blindfold_ir::{Conv2dGeometry, Graph, GraphBuilder, Ring, Tensor};
-use blindfold_protocols::Inputs;
+use blindfold_ir::Inputs;
+use blindfold_ir::parties::{MODEL_OWNER, PREDICTION_CLIENT};
+use blindfold_ir::{Conv2dGeometry, Graph, GraphBuilder, Ring, SigmoidMethod, Tensor};
 use ndarray::{ArrayD, Axis, IxDyn};
 use prost::Message;
 
@@ -37,24 +38,12 @@ pub struct ImportOptions {
     pub comparison_bits: Option<u32>,
 }
 
-/// The two secure sigmoids of the builder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum SigmoidMethod {
-    /// Clamped to [−8, 8] by comparisons, then a degree-11 polynomial:
-    /// error ≤ 0.003 for every input, 6 rounds.
-    #[default]
-    Clamped,
-    /// The degree-7 polynomial alone: error ≤ 0.032 on [−8, 8] and
-    /// unbounded outside, 3 rounds, no comparison.
-    Polynomial,
-}
-
 impl Default for ImportOptions {
     fn default() -> Self {
         ImportOptions {
             batch: 1,
-            model_owner: "model-owner".into(),
-            client: "prediction-client".into(),
+            model_owner: MODEL_OWNER.into(),
+            client: PREDICTION_CLIENT.into(),
             ring: Ring::Z64,
             sigmoid: SigmoidMethod::default(),
             output: None,
@@ -573,10 +562,9 @@ impl Converter {
             }
             "Relu" | "Sigmoid" => {
                 let x = self.tensor(node, 0)?;
-                let y = match (op.as_str(), self.options.sigmoid) {
-                    ("Relu", _) => self.builder.relu(x),
-                    (_, SigmoidMethod::Clamped) => self.builder.sigmoid_clamped(x),
-                    (_, SigmoidMethod::Polynomial) => self.builder.sigmoid(x),
+                let y = match op.as_str() {
+                    "Relu" => self.builder.relu(x),
+                    _ => self.builder.sigmoid_by(self.options.sigmoid, x),
                 }
                 .map_err(&error)?;
                 self.set(node, y);

@@ -19,7 +19,8 @@ pub mod linear;
 pub mod proto;
 mod tensor;
 
+pub use blindfold_ir::SigmoidMethod;
 pub use error::{OnnxError, Result};
 pub use export::{OutputActivation, dense_model};
-pub use import::{ImportOptions, ImportedModel, SigmoidMethod, import};
+pub use import::{ImportOptions, ImportedModel, import};
 pub use linear::{LinearPipeline, linear_model};

@@ -2,6 +2,7 @@
 //! trained, and the plaintext twin that benchmarks time.
 
 use blindfold_ir::{Graph, NodeId, Op};
+use blindfold_ring::PlaneWindows;
 use ndarray::{Array2, ArrayD, Axis, IxDyn, NdFloat};
 
 use crate::error::Result;
@@ -147,13 +148,11 @@ fn conv2d<T: NdFloat>(
     geometry: &blindfold_ring::Conv2dGeometry,
     shape: &[usize],
 ) -> ArrayD<T> {
-    let (&[batch, channels, height, width], &[outputs, _, kh, kw], &[_, _, oh, ow]) =
-        (input.shape(), filters.shape(), shape)
-    else {
+    let (&[batch, channels, height, width], &[outputs, _, kh, kw]) = (input.shape(), filters.shape()) else {
         unreachable!("inference checked the ranks")
     };
-    let (top, left, _, _) = geometry.padding;
-    let (sy, sx) = geometry.stride;
+    let windows = PlaneWindows::new(*geometry, (height, width), (kh, kw)).expect("inference checked the fit");
+    let (oh, ow) = windows.output;
     let columns = batch * oh * ow;
     let mut unfolded = Array2::<T>::zeros((channels * kh * kw, columns));
     let input = input.as_standard_layout();
@@ -161,16 +160,12 @@ fn conv2d<T: NdFloat>(
     for (row, mut target) in unfolded.axis_iter_mut(Axis(0)).enumerate() {
         let (channel, ky, kx) = (row / (kh * kw), (row / kw) % kh, row % kw);
         for image in 0..batch {
+            let plane = &flat[(image * channels + channel) * height * width..][..height * width];
             for y in 0..oh {
-                let source_y = (y * sy + ky).wrapping_sub(top);
-                if source_y >= height {
-                    continue;
-                }
+                let Some(source_y) = windows.row(y, ky) else { continue };
                 for x in 0..ow {
-                    let source_x = (x * sx + kx).wrapping_sub(left);
-                    if source_x < width {
-                        target[(image * oh + y) * ow + x] =
-                            flat[((image * channels + channel) * height + source_y) * width + source_x];
+                    if let Some(source_x) = windows.column(x, kx) {
+                        target[(image * oh + y) * ow + x] = plane[source_y * width + source_x];
                     }
                 }
             }
@@ -198,31 +193,9 @@ fn sum_pool2d<T: NdFloat>(
     geometry: &blindfold_ring::Conv2dGeometry,
     shape: &[usize],
 ) -> ArrayD<T> {
-    let (top, left, _, _) = geometry.padding;
-    let (sy, sx) = geometry.stride;
-    let &[_, _, height, width] = input.shape() else { unreachable!("inference checked the rank") };
-    let (oh, ow) = (shape[2], shape[3]);
-    let input = input.as_standard_layout();
-    let flat = input.as_slice().expect("standard layout");
-    let mut out = Vec::with_capacity(shape.iter().product());
-    for plane in flat.chunks(height * width).take(shape[0] * shape[1]) {
-        for y in 0..oh {
-            for x in 0..ow {
-                let mut total = T::zero();
-                for ky in 0..kernel.0 {
-                    let source_y = (y * sy + ky).wrapping_sub(top);
-                    for kx in 0..kernel.1 {
-                        let source_x = (x * sx + kx).wrapping_sub(left);
-                        if source_y < height && source_x < width {
-                            total += plane[source_y * width + source_x];
-                        }
-                    }
-                }
-                out.push(total);
-            }
-        }
-    }
-    ArrayD::from_shape_vec(IxDyn(shape), out).expect("inferred shape")
+    over_windows(input, kernel, geometry, shape, |plane, windows, (y, x), out| {
+        out.push(windows.cells(y, x).flatten().fold(T::zero(), |total, cell| total + plane[cell]));
+    })
 }
 
 /// Every window along a new last axis; a padded position repeats the
@@ -233,24 +206,28 @@ fn windows2d<T: NdFloat>(
     geometry: &blindfold_ring::Conv2dGeometry,
     shape: &[usize],
 ) -> ArrayD<T> {
-    let (top, left, _, _) = geometry.padding;
-    let (sy, sx) = geometry.stride;
+    over_windows(input, kernel, geometry, shape, |plane, windows, (y, x), out| {
+        out.extend(windows.nearest_cells(y, x).map(|cell| plane[cell]));
+    })
+}
+
+/// Calls `visit` for each window position of each plane of an NCHW input,
+/// in order, to push that position's values; the result has `shape`.
+fn over_windows<T: NdFloat>(
+    input: &ArrayD<T>,
+    kernel: (usize, usize),
+    geometry: &blindfold_ring::Conv2dGeometry,
+    shape: &[usize],
+    mut visit: impl FnMut(&[T], &PlaneWindows, (usize, usize), &mut Vec<T>),
+) -> ArrayD<T> {
     let &[_, _, height, width] = input.shape() else { unreachable!("inference checked the rank") };
-    let (oh, ow) = (shape[2], shape[3]);
+    let windows = PlaneWindows::new(*geometry, (height, width), kernel).expect("inference checked the fit");
     let input = input.as_standard_layout();
     let flat = input.as_slice().expect("standard layout");
     let mut out = Vec::with_capacity(shape.iter().product());
     for plane in flat.chunks(height * width).take(shape[0] * shape[1]) {
-        for y in 0..oh {
-            for x in 0..ow {
-                for ky in 0..kernel.0 {
-                    for kx in 0..kernel.1 {
-                        let source_y = (y * sy + ky).saturating_sub(top).min(height - 1);
-                        let source_x = (x * sx + kx).saturating_sub(left).min(width - 1);
-                        out.push(plane[source_y * width + source_x]);
-                    }
-                }
-            }
+        for position in 0..windows.positions() {
+            visit(plane, &windows, (position / windows.output.1, position % windows.output.1), &mut out);
         }
     }
     ArrayD::from_shape_vec(IxDyn(shape), out).expect("inferred shape")

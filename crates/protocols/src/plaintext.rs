@@ -6,8 +6,6 @@
 //! reference the tests hold Pond to. [`crate::float::run`] runs the graph in
 //! f32 or f64: what the model computes without fixed point at all.
 
-use std::collections::{BTreeMap, HashMap};
-
 use blindfold_ir::{Graph, NodeId, Op};
 use blindfold_ring::{RingElement, RingTensor};
 use ndarray::ArrayD;
@@ -16,10 +14,7 @@ use crate::clear;
 use crate::error::{ProtocolError, Result};
 use crate::executor::last_uses;
 
-/// Every party's inputs: party → input name → values.
-pub type Inputs = BTreeMap<String, HashMap<String, ArrayD<f64>>>;
-/// Every party's outputs: party → output name → values.
-pub type Outputs = BTreeMap<String, BTreeMap<String, ArrayD<f64>>>;
+pub use blindfold_ir::{Inputs, Outputs};
 
 /// Looks up `party`'s input `name` and checks its shape.
 pub fn input<'a>(inputs: &'a Inputs, party: &str, name: &str, shape: &[usize]) -> Result<&'a ArrayD<f64>> {

@@ -7,16 +7,17 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use blindfold_ir::Inputs;
 use blindfold_ir::{Conv2dGeometry, Graph, GraphBuilder, Ring, Tensor, Visibility};
+use blindfold_jobs::launch::{self, GraphInput};
 use blindfold_onnx::SigmoidMethod;
-use blindfold_protocols::plaintext::Inputs;
 use blindfold_runtime::{Protocol, Session, SessionOptions};
 use numpy::{PyArrayDyn, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::arrays::{owned, to_numpy};
-use crate::errors::{protocol_error, session_error, value_error};
+use crate::errors::{job_error, protocol_error, session_error, value_error};
 use crate::interrupt;
 
 /// What each receiver got: {party: {name: array}}.
@@ -31,23 +32,12 @@ pub struct Builder {
 
 /// A protocol by its Python name.
 pub fn protocol(name: &str) -> PyResult<Protocol> {
-    match name {
-        "pond" => Ok(Protocol::Pond),
-        "plaintext" => Ok(Protocol::PlaintextFloat),
-        "plaintext-fixed" => Ok(Protocol::PlaintextFixed),
-        other => Err(value_error(format!(
-            "protocol '{other}': choose 'pond', 'plaintext' (f64 in the clear) or 'plaintext-fixed' (Pond's arithmetic in the clear)"
-        ))),
-    }
+    name.parse().map_err(value_error)
 }
 
 /// A sigmoid method by its Python name.
 pub fn sigmoid_method(name: &str) -> PyResult<SigmoidMethod> {
-    match name {
-        "clamped" => Ok(SigmoidMethod::Clamped),
-        "polynomial" => Ok(SigmoidMethod::Polynomial),
-        other => Err(value_error(format!("sigmoid '{other}': choose 'clamped' or 'polynomial'"))),
-    }
+    name.parse().map_err(value_error)
 }
 
 /// The session's inputs from a `{party: {name: float64 array}}` dict.
@@ -310,20 +300,21 @@ impl Builder {
         timeout: Option<f64>,
     ) -> PyResult<String> {
         let config = blindfold_network::Config::load(std::path::Path::new(config)).map_err(value_error)?;
-        let operator = blindfold_cli::networked::operator(&config, operator).map_err(value_error)?;
-        let specs: Vec<String> = inputs
-            .iter()
-            .flat_map(|(party, named)| named.iter().map(move |(name, path)| format!("{party}:{name}={path}")))
+        let operator = launch::operator(&config, operator).map_err(job_error)?;
+        let inputs: Vec<GraphInput> = inputs
+            .into_iter()
+            .flat_map(|(party, named)| {
+                named.into_iter().map(move |(input, path)| GraphInput { party: party.clone(), input, path })
+            })
             .collect();
         let timeout = timeout.map_or(config.timeout, Duration::from_secs_f64);
-        let session = blindfold_cli::networked::graph_launch(self.graph(), &specs, out, timeout)
-            .map_err(value_error)?;
+        let session = launch::graph_launch(self.graph(), &inputs, out, timeout).map_err(job_error)?;
         let cancel = Arc::new(AtomicBool::new(false));
         let launched = interrupt::run(py, cancel, move || {
             blindfold_network::launcher::launch(&config, &operator, session)
         })?
         .map_err(protocol_error)?;
-        let mut record = blindfold_cli::networked::launched_json(&launched);
+        let mut record = launch::launched_json(&launched);
         record["report"] = launched.report.to_json();
         serde_json::to_string(&record).map_err(protocol_error)
     }

@@ -1,8 +1,10 @@
-//! Rust errors as Python exceptions: bad input is a `ValueError` (or a
+//! Rust errors as Python exceptions, chosen by the error's kind: the
+//! caller's input (options, files, models, shapes) is a `ValueError` (or a
 //! `TypeError`, raised by the package before it gets here); a failure of
 //! the protocol or the network is a `blindfold.ProtocolError`. The message
 //! is the Rust error's.
 
+use blindfold_jobs::JobError;
 use blindfold_runtime::RuntimeError;
 use pyo3::PyErr;
 use pyo3::exceptions::PyValueError;
@@ -34,5 +36,15 @@ pub fn session_error(error: RuntimeError) -> PyErr {
         RuntimeError::Party { .. } | RuntimeError::PartyPanicked { .. } | RuntimeError::Plaintext(_) => {
             protocol_error(error)
         }
+    }
+}
+
+/// A job's error, by variant: a failed session as [`session_error`] says,
+/// the caller's mistakes a `ValueError`, other failures a `ProtocolError`.
+pub fn job_error(error: JobError) -> PyErr {
+    match error {
+        JobError::Session(error) => session_error(error),
+        error if error.is_usage() => value_error(error),
+        error => protocol_error(error),
     }
 }

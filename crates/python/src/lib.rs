@@ -21,7 +21,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// blindfold's native core (use the `blindfold` package).
 #[pymodule]
 fn _blindfold(module: &Bound<'_, PyModule>) -> PyResult<()> {
-    blindfold_cli::allocator::keep_freed_memory();
+    blindfold_jobs::allocator::keep_freed_memory();
     let py = module.py();
     module.add("ProtocolError", py.get_type::<errors::ProtocolError>())?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -6,16 +6,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use blindfold_cli::input::{Header, Table, read_table};
-use blindfold_cli::train::{DataSource, Request, train as train_tables};
 use blindfold_ir::Ring;
-use blindfold_ml::training::{self, ModelKind};
-use blindfold_runtime::RuntimeError;
+use blindfold_jobs::input::{Header, Table, read_table};
+use blindfold_jobs::train::{DataSource, TrainRequest, train as train_tables};
+use blindfold_ml::training::{ModelKind, SigmoidMethod, TrainingConfig};
 use numpy::PyReadonlyArrayDyn;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
-use crate::errors::{protocol_error, session_error, value_error};
+use crate::errors::{job_error, value_error};
 use crate::interrupt;
 
 /// A table from a CSV path or a (columns, 2-D float64 array) pair.
@@ -71,22 +70,9 @@ pub fn train<'py>(
     reveal_loss: bool,
     standardize: bool,
 ) -> PyResult<(Bound<'py, PyBytes>, String)> {
-    let kind = match kind {
-        "linreg" => ModelKind::LinearRegression,
-        "logreg" => ModelKind::LogisticRegression,
-        "mlp" => ModelKind::Mlp { hidden },
-        other => return Err(value_error(format!("kind '{other}': choose 'linreg', 'logreg' or 'mlp'"))),
-    };
-    let (ring, fractional_bits) = match ring {
-        "z128" => (Ring::Z128, 32),
-        "z64" => (Ring::Z64, 20),
-        other => return Err(value_error(format!("ring '{other}': choose 'z128' or 'z64'"))),
-    };
-    let sigmoid = match sigmoid {
-        "clamped" => training::SigmoidMethod::Clamped,
-        "polynomial" => training::SigmoidMethod::Polynomial,
-        other => return Err(value_error(format!("sigmoid '{other}': choose 'clamped' or 'polynomial'"))),
-    };
+    let kind = ModelKind::from_name(kind, hidden).map_err(value_error)?;
+    let ring: Ring = ring.parse().map_err(value_error)?;
+    let sigmoid: SigmoidMethod = sigmoid.parse().map_err(value_error)?;
     if epochs == 0 || batch_size == 0 || !(learning_rate.is_finite() && learning_rate > 0.0) {
         return Err(value_error("epochs and batch_size must be positive, learning_rate a positive number"));
     }
@@ -103,36 +89,21 @@ pub fn train<'py>(
         }
         None => None,
     };
+    let mut config = TrainingConfig::new(kind);
+    config.epochs = epochs;
+    config.batch_size = batch_size;
+    config.learning_rate = learning_rate;
+    config.set_ring(ring);
+    config.sigmoid = sigmoid;
+    config.comparison_bits = comparison_bits.or(config.comparison_bits);
+    config.reveal_loss = reveal_loss;
     let cancel = Arc::new(AtomicBool::new(false));
-    let request = Request {
-        kind,
-        data: Vec::new(),
-        label_column: label,
-        test: None,
-        epochs,
-        batch_size,
-        learning_rate,
-        classes,
-        ring,
-        fractional_bits,
-        sigmoid,
-        comparison_bits: comparison_bits.or(Some(fractional_bits + 24)),
-        reveal_loss,
-        standardize,
-        out: None,
-        progress: false,
-        cancel: Some(Arc::clone(&cancel)),
-    };
-    let outcome = interrupt::run(py, cancel, move || {
-        // A failed session is a protocol error; bad tables and options are
-        // the caller's.
-        train_tables(&request, &sources, test.as_ref()).map_err(|error| {
-            match error.downcast::<RuntimeError>() {
-                Ok(error) => session_error(*error),
-                Err(error) => value_error(error),
-            }
-        })
-    })??;
-    let metrics = serde_json::to_string(&outcome.json()).map_err(protocol_error)?;
+    let mut request = TrainRequest::new(config, &label);
+    request.classes = classes;
+    request.standardize = standardize;
+    request.cancel = Some(Arc::clone(&cancel));
+    let outcome = interrupt::run(py, cancel, move || train_tables(&request, &sources, test.as_ref()))?
+        .map_err(job_error)?;
+    let metrics = outcome.record(None).to_string();
     Ok((PyBytes::new(py, &outcome.model), metrics))
 }

@@ -83,7 +83,7 @@ def test_the_profile_counts_bytes_and_rounds_and_plaintext_runs_agree():
     g.output(CLIENT, "y", bf.relu(x @ g.private_input(OWNER, "w", (4, 4))))
     values = {CLIENT: {"x": np.eye(4)}, OWNER: {"w": -np.eye(4) + 0.25}}
     pond = g.run(values)
-    clear = g.run(values, protocol="plaintext")
+    clear = g.run(values, protocol="plaintext-f64")
     np.testing.assert_allclose(pond.outputs[CLIENT]["y"], clear.outputs[CLIENT]["y"], atol=4 * ULP)
     table = pond.profile_table()
     assert pond.profile["protocol"] == "pond" and pond.profile["rounds"] > 0

@@ -69,8 +69,8 @@ def test_private_prediction_equals_onnxruntime(make, shape):
     assert got.shape == expected.shape
     assert np.max(np.abs(got - expected)) < 2e-3
     np.testing.assert_array_equal(got.argmax(axis=1), expected.argmax(axis=1))
-    assert summary["batches"] == -(-shape[0] // 4) and summary["rounds_per_batch"] > 0
-    clear = bf.predict(model.SerializeToString(), x, protocol="plaintext")
+    assert summary["batches"] == -(-shape[0] // 4) and summary["rounds"] > 0
+    clear = bf.predict(model.SerializeToString(), x, protocol="plaintext-f64")
     np.testing.assert_allclose(clear, expected, atol=1e-5)
 
 

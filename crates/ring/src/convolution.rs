@@ -6,6 +6,7 @@ use crate::element::RingElement;
 use crate::error::{Result, RingError};
 use crate::kernels::Threading;
 use crate::tensor::RingTensor;
+use crate::windows::PlaneWindows;
 
 /// Stride and zero padding of a 2-D convolution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -74,12 +75,12 @@ impl<R: RingElement> RingTensor<R> {
         if channels != filter_channels {
             return Err(mismatch("input and filter channels differ"));
         }
-        let (out_height, out_width) = geometry
-            .output_size((height, width), (kernel_height, kernel_width))
+        let windows = PlaneWindows::new(geometry, (height, width), (kernel_height, kernel_width))
             .ok_or_else(|| mismatch("the window does not fit the padded input, or a stride is 0"))?;
-        let patch = channels * kernel_height * kernel_width;
-        let positions = out_height * out_width;
-        let columns = self.im2col(geometry, (kernel_height, kernel_width), (out_height, out_width));
+        let (out_height, out_width) = windows.output;
+        let patch = channels * windows.window_len();
+        let positions = windows.positions();
+        let columns = self.im2col(&windows);
         let mut product = vec![R::ZERO; outputs * batch * positions];
         R::matmul_kernel(
             Threading::AllCores,
@@ -111,34 +112,18 @@ impl<R: RingElement> RingTensor<R> {
         let &[batch, channels, height, width] = self.shape() else {
             return Err(invalid(format!("input must be [N, C, H, W], not {:?}", self.shape())));
         };
-        let (out_height, out_width) = geometry
-            .output_size((height, width), kernel)
+        let windows = PlaneWindows::new(geometry, (height, width), kernel)
             .ok_or_else(|| invalid(format!("a {kernel:?} window does not fit {:?}", self.shape())))?;
-        let (top, left, _, _) = geometry.padding;
-        let (stride_rows, stride_columns) = geometry.stride;
-        let mut out = vec![R::ZERO; batch * channels * out_height * out_width];
-        let plane_out = out_height * out_width;
+        let (out_height, out_width) = windows.output;
+        let plane_out = windows.positions();
+        let mut out = vec![R::ZERO; batch * channels * plane_out];
         if plane_out > 0 {
             let input = self.as_slice();
             out.par_chunks_mut(plane_out).enumerate().for_each(|(plane, target)| {
                 let source = &input[plane * height * width..][..height * width];
-                for y in 0..out_height {
-                    for x in 0..out_width {
-                        let mut total = R::ZERO;
-                        for ky in 0..kernel.0 {
-                            let sy = (y * stride_rows + ky).wrapping_sub(top);
-                            if sy >= height {
-                                continue;
-                            }
-                            for kx in 0..kernel.1 {
-                                let sx = (x * stride_columns + kx).wrapping_sub(left);
-                                if sx < width {
-                                    total = total.wrapping_add(source[sy * width + sx]);
-                                }
-                            }
-                        }
-                        target[y * out_width + x] = total;
-                    }
+                for (position, total) in target.iter_mut().enumerate() {
+                    let cells = windows.cells(position / out_width, position % out_width);
+                    *total = cells.flatten().fold(R::ZERO, |sum, cell| sum.wrapping_add(source[cell]));
                 }
             });
         }
@@ -155,10 +140,9 @@ impl<R: RingElement> RingTensor<R> {
         let &[batch, channels, height, width] = self.shape() else {
             return Err(invalid(format!("input must be [N, C, H, W], not {:?}", self.shape())));
         };
-        let (out_height, out_width) = geometry
-            .output_size((height, width), kernel)
+        let windows = PlaneWindows::new(geometry, (height, width), kernel)
             .ok_or_else(|| invalid(format!("a {kernel:?} window does not fit {:?}", self.shape())))?;
-        let (stride_rows, stride_columns) = geometry.stride;
+        let (out_height, out_width) = windows.output;
         let (top, left, bottom, right) = geometry.padding;
         if top >= kernel.0
             || bottom >= kernel.0
@@ -172,19 +156,17 @@ impl<R: RingElement> RingTensor<R> {
                 geometry.padding
             )));
         }
-        let window = kernel.0 * kernel.1;
-        let plane_out = out_height * out_width * window;
+        let window = windows.window_len();
+        let plane_out = windows.positions() * window;
         let mut out = vec![R::ZERO; batch * channels * plane_out];
         if plane_out > 0 {
             let input = self.as_slice();
             out.par_chunks_mut(plane_out).enumerate().for_each(|(plane, target)| {
                 let source = &input[plane * height * width..][..height * width];
                 for (position, cells) in target.chunks_mut(window).enumerate() {
-                    let (y, x) = (position / out_width, position % out_width);
-                    for (offset, cell) in cells.iter_mut().enumerate() {
-                        let sy = (y * stride_rows + offset / kernel.1).saturating_sub(top).min(height - 1);
-                        let sx = (x * stride_columns + offset % kernel.1).saturating_sub(left).min(width - 1);
-                        *cell = source[sy * width + sx];
+                    let nearest = windows.nearest_cells(position / out_width, position % out_width);
+                    for (cell, index) in cells.iter_mut().zip(nearest) {
+                        *cell = source[index];
                     }
                 }
             });
@@ -194,17 +176,11 @@ impl<R: RingElement> RingTensor<R> {
 
     /// The `[C·KH·KW, N·H'·W']` matrix whose column (n, y, x) holds the input
     /// window under output position (y, x) of image n, zero outside.
-    fn im2col(
-        &self,
-        geometry: Conv2dGeometry,
-        (kernel_height, kernel_width): (usize, usize),
-        (out_height, out_width): (usize, usize),
-    ) -> Vec<R> {
+    fn im2col(&self, windows: &PlaneWindows) -> Vec<R> {
         let &[batch, channels, height, width] = self.shape() else { unreachable!("checked by conv2d") };
-        let (top, left, _, _) = geometry.padding;
-        let (stride_rows, stride_columns) = geometry.stride;
-        let row_length = batch * out_height * out_width;
-        let mut columns = vec![R::ZERO; channels * kernel_height * kernel_width * row_length];
+        let ((out_height, out_width), (kernel_height, kernel_width)) = (windows.output, windows.kernel);
+        let row_length = batch * windows.positions();
+        let mut columns = vec![R::ZERO; channels * windows.window_len() * row_length];
         if row_length == 0 {
             return columns;
         }
@@ -216,14 +192,10 @@ impl<R: RingElement> RingTensor<R> {
             for image in 0..batch {
                 let plane = &input[(image * channels + channel) * height * width..][..height * width];
                 for y in 0..out_height {
+                    let Some(source_y) = windows.row(y, ky) else { continue }; // padding rows stay zero
                     let target_row = &mut target[(image * out_height + y) * out_width..][..out_width];
-                    let source_y = (y * stride_rows + ky).wrapping_sub(top);
-                    if source_y >= height {
-                        continue; // padding rows stay zero
-                    }
                     for (x, value) in target_row.iter_mut().enumerate() {
-                        let source_x = (x * stride_columns + kx).wrapping_sub(left);
-                        if source_x < width {
+                        if let Some(source_x) = windows.column(x, kx) {
                             *value = plane[source_y * width + source_x];
                         }
                     }

@@ -27,6 +27,7 @@ mod linear_algebra;
 pub mod prg;
 mod reduction;
 mod tensor;
+mod windows;
 
 pub use convolution::Conv2dGeometry;
 pub use element::RingElement;
@@ -34,3 +35,4 @@ pub use error::{Result, RingError};
 pub use fixed_point::{FixedPoint, Rounding};
 pub use prg::{Prg, Seed};
 pub use tensor::{RingTensor, broadcast_shapes};
+pub use windows::PlaneWindows;

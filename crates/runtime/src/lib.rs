@@ -17,5 +17,5 @@ pub use error::{Result, RuntimeError};
 pub use profile::Report;
 pub use session::{
     Fault, FaultKind, OfflinePhase, OutputHook, PartyResult, ProgressHook, Protocol, Session, SessionOptions,
-    SessionResult, session_id,
+    SessionResult, UnknownProtocol, session_id,
 };

@@ -29,13 +29,29 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    /// The name in reports.
+    /// Every protocol, in the order they are listed to users.
+    pub const ALL: [Protocol; 3] = [Protocol::Pond, Protocol::PlaintextFixed, Protocol::PlaintextFloat];
+
+    /// The protocol's one name: on the command line, in Python, in reports.
     pub fn name(&self) -> &'static str {
         match self {
             Protocol::Pond => "pond",
             Protocol::PlaintextFixed => "plaintext-fixed",
             Protocol::PlaintextFloat => "plaintext-f64",
         }
+    }
+}
+
+/// A protocol name that is not one of [`Protocol::ALL`]'s.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("protocol '{0}': choose {names}", names = Protocol::ALL.map(|p| p.name()).join(", "))]
+pub struct UnknownProtocol(pub String);
+
+impl std::str::FromStr for Protocol {
+    type Err = UnknownProtocol;
+
+    fn from_str(name: &str) -> std::result::Result<Protocol, UnknownProtocol> {
+        Protocol::ALL.into_iter().find(|p| p.name() == name).ok_or_else(|| UnknownProtocol(name.to_string()))
     }
 }
 

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use blindfold_cli::local_workers::LocalWorkers;
+use blindfold_jobs::local::LocalWorkers;
 use ndarray::{ArrayD, Axis};
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_blindfold");
@@ -20,7 +20,7 @@ pub fn repository(path: &str) -> PathBuf {
 }
 
 pub fn parties() -> Vec<String> {
-    blindfold_cli::networked::prediction_parties()
+    blindfold_jobs::launch::prediction_parties()
 }
 
 pub struct Workers {

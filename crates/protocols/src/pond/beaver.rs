@@ -269,3 +269,120 @@ pub(super) fn multiply<R: RingElement>(
         Role::Other => Ok(Local::Absent),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use blindfold_ir::{Conv2dGeometry, Graph, GraphBuilder, Ring};
+    use ndarray::{ArrayD, IxDyn};
+
+    use super::super::test_network::{inputs, node_named, run};
+    use crate::communicator::Traffic;
+
+    /// Integers in [−1000, 1000] (exact in fixed point and f64).
+    fn integers(shape: &[usize], seed: i64) -> ArrayD<f64> {
+        let count: usize = shape.iter().product();
+        let values = (0..count as i64).map(|i| ((i * 7919 + seed * 104_729) % 2001 - 1000) as f64).collect();
+        ArrayD::from_shape_vec(IxDyn(shape), values).unwrap()
+    }
+
+    /// `x ⊙ y` of two owners' integer inputs, revealed to "a".
+    fn product_graph(ring: Ring, x: &[usize], y: &[usize], op: &str) -> Graph {
+        let mut g = GraphBuilder::with_ring(ring);
+        let a = g.private_integer_input("a", "x", x).unwrap();
+        let b = g.private_integer_input("b", "y", y).unwrap();
+        let (a, b) = (g.share(a).unwrap(), g.share(b).unwrap());
+        let z = match op {
+            "mul" => g.mul(a, b),
+            "matmul" => g.matmul(a, b),
+            _ => g.conv2d(a, b, Conv2dGeometry::uniform(1, 1)),
+        }
+        .unwrap();
+        g.output("a", "z", z).unwrap();
+        g.finish()
+    }
+
+    fn check_product<R: blindfold_ring::RingElement>(ring: Ring, op: &str, x: &[usize], y: &[usize]) {
+        let (xs, ys) = (integers(x, 1), integers(y, 2));
+        let expected = match op {
+            "mul" => &xs * &ys,
+            "matmul" => {
+                let x2: ndarray::Array2<f64> = xs.clone().into_dimensionality().unwrap();
+                let y2: ndarray::Array2<f64> = ys.clone().into_dimensionality().unwrap();
+                x2.dot(&y2).into_dyn()
+            }
+            _ => {
+                // The clear convolution of the same integers (the plaintext
+                // backend's fixed-point arithmetic is exact on them).
+                let graph = product_graph(ring, x, y, op);
+                let values = inputs(vec![("a", "x", xs.clone()), ("b", "y", ys.clone())]);
+                crate::plaintext::run_fixed_point::<R>(&graph, &values).unwrap()["a"]["z"].clone()
+            }
+        };
+        let graph = product_graph(ring, x, y, op);
+        let parties = run::<R>(&graph, &inputs(vec![("a", "x", xs), ("b", "y", ys)]));
+        assert_eq!(parties["a"].outputs["z"], expected, "{op} in {ring:?}");
+        // Documented cost: each server opens both factors (|x| + |y|
+        // elements each way); the producer deals |z| elements to server1.
+        let node = node_named(&graph, op);
+        let (size, bytes) = (graph.node(node).unwrap().ty.len(), R::BYTES);
+        let opened = (xs_len(x) + xs_len(y)) * bytes;
+        assert_eq!(parties["server0"].bytes(node, Traffic::Online), opened);
+        assert_eq!(parties["server1"].bytes(node, Traffic::Online), opened);
+        assert_eq!(parties["producer"].bytes(node, Traffic::Offline), size * bytes);
+    }
+
+    fn xs_len(shape: &[usize]) -> usize {
+        shape.iter().product()
+    }
+
+    #[test]
+    fn shares_of_every_product_add_up_to_the_product() {
+        check_product::<u64>(Ring::Z64, "mul", &[3, 4], &[3, 4]);
+        check_product::<u128>(Ring::Z128, "mul", &[3, 4], &[3, 4]);
+        check_product::<u64>(Ring::Z64, "matmul", &[3, 5], &[5, 2]);
+        check_product::<u128>(Ring::Z128, "matmul", &[3, 5], &[5, 2]);
+        check_product::<u64>(Ring::Z64, "conv2d", &[2, 2, 5, 5], &[3, 2, 3, 3]);
+    }
+
+    #[test]
+    fn a_factor_is_opened_once_for_all_its_products() {
+        let mut g = GraphBuilder::with_ring(Ring::Z64);
+        let x = g.private_integer_input("a", "x", &[8]).unwrap();
+        let y = g.private_integer_input("b", "y", &[8]).unwrap();
+        let w = g.private_integer_input("b", "w", &[8]).unwrap();
+        let (x, y, w) = (g.share(x).unwrap(), g.share(y).unwrap(), g.share(w).unwrap());
+        let first = g.mul(x, y).unwrap();
+        let second = g.mul(x, w).unwrap();
+        let third = g.mul(x, y).unwrap();
+        for (name, z) in [("first", first), ("second", second), ("third", third)] {
+            g.output("a", name, z).unwrap();
+        }
+        let graph = g.finish();
+        let (xs, ys, ws) = (integers(&[8], 3), integers(&[8], 4), integers(&[8], 5));
+        let values = inputs(vec![("a", "x", xs.clone()), ("b", "y", ys.clone()), ("b", "w", ws.clone())]);
+        let parties = run::<u64>(&graph, &values);
+        assert_eq!(parties["a"].outputs["second"], &xs * &ws);
+        assert_eq!(parties["a"].outputs["third"], &xs * &ys);
+        let products: Vec<_> =
+            graph.nodes().iter().enumerate().filter(|(_, n)| n.op.name() == "mul").map(|(i, _)| i).collect();
+        let online = |i: usize| parties["server0"].bytes(blindfold_ir::NodeId(i as u32), Traffic::Online);
+        // x and y opened by the first, only w by the second, nothing by the third.
+        assert_eq!([online(products[0]), online(products[1]), online(products[2])], [16 * 8, 8 * 8, 0]);
+    }
+
+    #[test]
+    fn what_a_server_opens_is_masked_afresh_each_session() {
+        // The same secret twice: server0's opening message differs (fresh
+        // masks), and is not the secret's encoding.
+        let graph = product_graph(Ring::Z64, &[16], &[16], "mul");
+        let xs = ArrayD::from_elem(IxDyn(&[16]), 7.0);
+        let values = inputs(vec![("a", "x", xs.clone()), ("b", "y", xs)]);
+        let node = node_named(&graph, "mul");
+        let opening = |parties: &std::collections::BTreeMap<String, super::super::test_network::PartyRun>| {
+            parties["server0"].sent.iter().find(|s| s.node == Some(node)).unwrap().payload.clone()
+        };
+        let (first, second) = (opening(&run::<u64>(&graph, &values)), opening(&run::<u64>(&graph, &values)));
+        assert_ne!(first, second);
+        assert!(first.chunks(8).all(|c| c != 7u64.to_le_bytes()), "an unmasked element was sent");
+    }
+}

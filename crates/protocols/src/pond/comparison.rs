@@ -147,3 +147,80 @@ fn unpack<R: RingElement>(shape: &[usize], packed: &[u8], bytes: usize) -> RingT
     });
     RingTensor::from_vec(shape, values.collect()).expect("length checked by receive")
 }
+
+#[cfg(test)]
+mod tests {
+    use blindfold_ir::{Graph, GraphBuilder, Ring};
+    use blindfold_ring::RingElement;
+    use ndarray::{ArrayD, IxDyn};
+
+    use super::super::test_network::{inputs, node_named, run};
+    use crate::communicator::Traffic;
+    use crate::dcf::DcfKeys;
+
+    /// DReLU of an owner's shared integers, compared on `domain_bits`
+    /// (`None`: the whole ring), revealed to the owner.
+    fn drelu_graph(ring: Ring, count: usize, domain_bits: Option<u32>) -> Graph {
+        let mut g = GraphBuilder::with_ring(ring);
+        g.set_comparison_bits(domain_bits).unwrap();
+        let x = g.private_integer_input("a", "x", &[count]).unwrap();
+        let shared = g.share(x).unwrap();
+        let positive = g.drelu(shared).unwrap();
+        g.output("a", "positive", positive).unwrap();
+        g.finish()
+    }
+
+    /// Runs DReLU on `values` and checks the result and the documented bytes.
+    fn check<R: RingElement>(ring: Ring, values: &[f64], domain_bits: Option<u32>) {
+        let graph = drelu_graph(ring, values.len(), domain_bits);
+        let x = ArrayD::from_shape_vec(IxDyn(&[values.len()]), values.to_vec()).unwrap();
+        let parties = run::<R>(&graph, &inputs(vec![("a", "x", x)]));
+        let expected: Vec<f64> = values.iter().map(|&v| if v >= 0.0 { 1.0 } else { 0.0 }).collect();
+        let got: Vec<f64> = parties["a"].outputs["positive"].iter().copied().collect();
+        assert_eq!(got, expected, "{ring:?}, domain {domain_bits:?}");
+        // Online: each server sends n·⌈m/8⌉ bytes. Offline: DCF keys of
+        // m − 1 levels to each server, and server1's share of r_m.
+        let (n, m) = (values.len(), domain_bits.unwrap_or(R::BITS));
+        let node = node_named(&graph, "drelu");
+        for server in ["server0", "server1"] {
+            assert_eq!(parties[server].bytes(node, Traffic::Online), n * m.div_ceil(8) as usize);
+        }
+        let keys = DcfKeys::<R>::byte_len(m - 1, n);
+        assert_eq!(keys, n * ((m as usize - 1) * (16 + R::BYTES + 1) + R::BYTES), "the documented key size");
+        let dealt: Vec<(String, usize)> = parties["producer"]
+            .sent
+            .iter()
+            .filter(|s| s.node == Some(node))
+            .map(|s| (s.to.clone(), s.payload.len()))
+            .collect();
+        assert_eq!(dealt, [("server0".to_string(), keys), ("server1".to_string(), keys + n * R::BYTES)]);
+    }
+
+    #[test]
+    fn the_sign_is_exact_at_the_edges_of_the_ring() {
+        // Integers exact in f64, from the largest the encoding takes down
+        // through 0 and ±1.
+        let edges = [0.0, 1.0, -1.0, 2f64.powi(52), -(2f64.powi(52)), 12_345.0, -12_345.0, 2.0, -2.0];
+        check::<u64>(Ring::Z64, &edges, None);
+        check::<u128>(Ring::Z128, &edges, None);
+    }
+
+    #[test]
+    fn a_bounded_domain_is_exact_below_its_bound() {
+        // On x mod 2^m: exact for |x| < 2^(m−1).
+        let bound = 2f64.powi(23);
+        let values = [0.0, 1.0, -1.0, bound - 1.0, -(bound - 1.0), -bound, 77.0, -77.0];
+        check::<u64>(Ring::Z64, &values, Some(24));
+        check::<u128>(Ring::Z128, &values, Some(56));
+    }
+
+    #[test]
+    fn outside_a_bounded_domain_the_sign_wraps() {
+        // The documented failure, not a silent success: 2^23 read on 24
+        // bits is −2^23.
+        let graph = drelu_graph(Ring::Z64, 2, Some(24));
+        let x = ArrayD::from_shape_vec(IxDyn(&[2]), vec![2f64.powi(23), -(2f64.powi(23)) - 1.0]).unwrap();
+        let parties = run::<u64>(&graph, &inputs(vec![("a", "x", x)]));
+        assert_eq!(parties["a"].outputs["positive"].iter().copied().collect::<Vec<_>>(), [0.0, 1.0]);
+    }
+}

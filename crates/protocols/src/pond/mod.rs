@@ -20,12 +20,15 @@ mod beaver;
 mod comparison;
 mod polynomial;
 mod sharing;
+#[cfg(test)]
+mod test_network;
 mod truncation;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use blindfold_ir::{Graph, NodeId, Op, Visibility};
+use blindfold_ir::parties::{SERVER0, SERVER1};
+use blindfold_ir::{Graph, NodeId, Op, ShareAction, Visibility};
 use blindfold_ring::{RingElement, RingTensor, Seed};
 use ndarray::ArrayD;
 
@@ -36,10 +39,7 @@ use crate::executor::{Executor, last_uses};
 
 pub use beaver::MaskKey;
 
-/// The compute servers' names.
-pub const SERVERS: [&str; 2] = ["server0", "server1"];
-/// The crypto producer's name.
-pub const PRODUCER: &str = "producer";
+pub use blindfold_ir::parties::{PRODUCER, SERVERS};
 
 /// What a party does in Pond.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,8 +56,8 @@ impl Role {
     /// The role of the party called `name`.
     pub fn of(name: &str) -> Role {
         match name {
-            "server0" => Role::Server(0),
-            "server1" => Role::Server(1),
+            SERVER0 => Role::Server(0),
+            SERVER1 => Role::Server(1),
             PRODUCER => Role::Producer,
             _ => Role::Other,
         }
@@ -208,6 +208,65 @@ impl<R: RingElement> PondParty<R> {
         Ok(Local::Share(clear::evaluate(&self.graph, id, &operands)?))
     }
 
+    /// A node whose value is shared: each class of op by its protocol.
+    fn execute_shared(
+        &mut self,
+        id: NodeId,
+        op: &Op,
+        communicator: &mut dyn Communicator,
+    ) -> Result<Local<R>> {
+        let is_shared = |operand: &NodeId| {
+            self.graph.node(*operand).is_some_and(|n| n.ty.visibility == Visibility::Shared)
+        };
+        Ok(match (op.share_action(), op, self.role) {
+            (ShareAction::Boundary, Op::Share { source }, _) => {
+                sharing::share(self, id, *source, communicator)?
+            }
+            (ShareAction::Boundary, _, _) => {
+                return Err(ProtocolError::Configuration(format!(
+                    "{}: a {} cannot give a shared value",
+                    self.describe(id),
+                    op.name()
+                )));
+            }
+            (ShareAction::Product, Op::Mul { left, right } | Op::MatMul { left, right }, _)
+                if is_shared(left) && is_shared(right) =>
+            {
+                beaver::multiply(self, id, (*left, *right), communicator)?
+            }
+            (ShareAction::Product, Op::Conv2d { input, filters, .. }, _)
+                if is_shared(input) && is_shared(filters) =>
+            {
+                beaver::multiply(self, id, (*input, *filters), communicator)?
+            }
+            // A product by a public factor is linear.
+            (ShareAction::Local | ShareAction::Product, _, Role::Server(server)) => {
+                self.linear_on_shares(id, server)?
+            }
+            (ShareAction::Local | ShareAction::Product, _, _) => Local::Absent,
+            (ShareAction::Truncation, Op::Truncate { source, bits }, Role::Server(server)) => {
+                Local::Share(truncation::truncate(self.share_value(*source, id)?, *bits, server))
+            }
+            (ShareAction::Truncation, _, _) => Local::Absent,
+            (ShareAction::Comparison, Op::Drelu { source }, _) => {
+                comparison::drelu(self, id, *source, R::BITS, communicator)?
+            }
+            (ShareAction::Comparison, Op::DreluBounded { source, bits }, _) => {
+                comparison::drelu(self, id, *source, *bits, communicator)?
+            }
+            (ShareAction::Polynomial, Op::Polynomial { source, coefficients }, _) => {
+                polynomial::evaluate(self, id, *source, coefficients, communicator)?
+            }
+            (ShareAction::Comparison | ShareAction::Polynomial, _, _) => {
+                return Err(ProtocolError::Configuration(format!(
+                    "{}: Pond has no protocol for a shared {}",
+                    self.describe(id),
+                    op.name()
+                )));
+            }
+        })
+    }
+
     /// Frees values (and masks) whose last reader was node `id`.
     fn release(&mut self, id: NodeId) {
         let node = self.graph.node(id).expect("valid id");
@@ -247,53 +306,32 @@ impl<R: RingElement> Executor for PondParty<R> {
     fn execute(&mut self, id: NodeId, communicator: &mut dyn Communicator) -> Result<()> {
         let graph = Arc::clone(&self.graph);
         let node = graph.node(id).expect("the runtime passes ids of this graph");
-        let is_shared =
-            |operand: &NodeId| graph.node(*operand).is_some_and(|n| n.ty.visibility == Visibility::Shared);
         let shared = node.ty.visibility == Visibility::Shared;
-        let local = match (&node.op, self.role) {
-            (Op::Input { party, name }, _) if *party == self.name => Local::Clear(self.read_input(id, name)?),
-            (Op::Input { .. }, _) => Local::Absent,
-            (Op::Share { source }, _) => sharing::share(self, id, *source, communicator)?,
-            (Op::Reveal { source, party }, _) => sharing::reveal(self, id, *source, party, communicator)?,
-            (Op::Output { source, party, name }, _) => {
-                if *party == self.name {
-                    let decoded = clear::decode(node.ty.dtype, self.clear_value(*source, id)?);
-                    self.outputs.insert(name.clone(), decoded);
+        let local = if shared {
+            self.execute_shared(id, &node.op, communicator)?
+        } else {
+            match &node.op {
+                Op::Input { party, name } if *party == self.name => Local::Clear(self.read_input(id, name)?),
+                Op::Input { .. } => Local::Absent,
+                Op::Reveal { source, party } => sharing::reveal(self, id, *source, party, communicator)?,
+                Op::Output { source, party, name } => {
+                    if *party == self.name {
+                        let decoded = clear::decode(node.ty.dtype, self.clear_value(*source, id)?);
+                        self.outputs.insert(name.clone(), decoded);
+                    }
+                    Local::Absent
                 }
-                Local::Absent
+                _ if self.holds_clear(&node.ty.visibility) => {
+                    let operands = node
+                        .op
+                        .operands()
+                        .iter()
+                        .map(|&operand| self.clear_value(operand, id))
+                        .collect::<Result<Vec<_>>>()?;
+                    Local::Clear(clear::evaluate(&graph, id, &operands)?)
+                }
+                _ => Local::Absent,
             }
-            (Op::Truncate { source, bits }, Role::Server(server)) if shared => {
-                Local::Share(truncation::truncate(self.share_value(*source, id)?, *bits, server))
-            }
-            (Op::Mul { left, right } | Op::MatMul { left, right }, _)
-                if is_shared(left) && is_shared(right) =>
-            {
-                beaver::multiply(self, id, (*left, *right), communicator)?
-            }
-            (Op::Conv2d { input, filters, .. }, _) if is_shared(input) && is_shared(filters) => {
-                beaver::multiply(self, id, (*input, *filters), communicator)?
-            }
-            (Op::Drelu { source }, _) if shared => {
-                comparison::drelu(self, id, *source, R::BITS, communicator)?
-            }
-            (Op::DreluBounded { source, bits }, _) if shared => {
-                comparison::drelu(self, id, *source, *bits, communicator)?
-            }
-            (Op::Polynomial { source, coefficients }, _) if shared => {
-                polynomial::evaluate(self, id, *source, coefficients, communicator)?
-            }
-            (_, Role::Server(server)) if shared => self.linear_on_shares(id, server)?,
-            (_, _) if shared => Local::Absent,
-            (_, _) if self.holds_clear(&node.ty.visibility) => {
-                let operands = node
-                    .op
-                    .operands()
-                    .iter()
-                    .map(|&operand| self.clear_value(operand, id))
-                    .collect::<Result<Vec<_>>>()?;
-                Local::Clear(clear::evaluate(&graph, id, &operands)?)
-            }
-            _ => Local::Absent,
         };
         self.values[id.index()] = local;
         self.release(id);

@@ -215,8 +215,9 @@ class Graph:
         """Runs the graph: ``inputs[party][name]`` is each private input.
 
         In this process (default): values are numpy arrays; ``protocol`` is
-        ``"pond"``, ``"plaintext"`` (f64 in the clear) or
-        ``"plaintext-fixed"``. With ``parties="parties.toml"``: the graph
+        ``"pond"``, ``"plaintext-f64"`` (f64 in the clear) or
+        ``"plaintext-fixed"`` (Pond's fixed point in the clear), the names
+        the command line uses. With ``parties="parties.toml"``: the graph
         runs on the networked workers (it must be approved by every party),
         values are paths in each party's data folder, and ``outputs`` lists
         the files each receiver wrote (in ``out``, inside its data folder).

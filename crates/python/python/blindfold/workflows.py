@@ -43,8 +43,11 @@ def predict(
     only shares of ``x`` and of the weights; only the client gets the
     outputs (one row per input; a final Softmax is left out, the logits
     returned). ``batch`` inputs go in each session (default: all).
-    ``protocol="plaintext"`` runs the model in the clear, for comparison.
-    With ``return_summary``, also returns time, bytes and rounds."""
+    ``protocol="plaintext-f64"`` runs the model in the clear, for
+    comparison (``"plaintext-fixed"``: Pond's fixed point in the clear).
+    With ``return_summary``, also returns the job's record: time, bytes
+    (each party's received bytes under ``"received"``) and rounds per
+    batch, as ``blindfold predict --json`` prints them."""
     data = as_float64(x, "x")
     outputs, summary = _blindfold.predict(
         _model_bytes(model), data, protocol, batch, sigmoid, comparison_bits, float(timeout)

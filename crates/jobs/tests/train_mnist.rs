@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use blindfold_cli::input::read_array;
+use blindfold_jobs::input::read_array;
 use blindfold_ml::training::{self, DenseModel, ModelKind, TrainingConfig};
 use blindfold_runtime::SessionOptions;
 use ndarray::{Array2, Axis};
@@ -78,7 +78,7 @@ fn the_mlp_on_a_sample_matches_its_twin() {
     assert!(private > 0.3, "{private}");
 }
 
-/// All 60,000 training images: `cargo test --release -p blindfold-cli --test
+/// All 60,000 training images: `cargo test --release -p blindfold-jobs --test
 /// train_mnist -- --ignored --nocapture`.
 #[test]
 #[ignore]

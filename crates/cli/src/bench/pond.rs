@@ -11,11 +11,13 @@
 use blindfold_ir::Graph;
 use blindfold_ml::{private_matmul, seed_network};
 use blindfold_protocols::{Inputs, float};
-use blindfold_runtime::{OfflinePhase, Session, SessionOptions};
+use blindfold_runtime::{OfflinePhase, RuntimeError, Session, SessionOptions};
+
+use blindfold_jobs::{JobError, Result};
 
 use crate::bench::{Record, time};
 
-pub fn run(runs: usize) -> Result<Vec<Record>, Box<dyn std::error::Error>> {
+pub fn run(runs: usize) -> Result<Vec<Record>> {
     let mut records = Vec::new();
     let (graph, inputs) = private_matmul::workload(128, 784, 128)?;
     records.push(measure("pond", "matmul-128x784x128", None, graph, inputs, runs)?);
@@ -41,7 +43,7 @@ pub(crate) fn measure(
     graph: Graph,
     inputs: Inputs,
     runs: usize,
-) -> Result<Record, Box<dyn std::error::Error>> {
+) -> Result<Record> {
     let overlapped = Session::new(graph.clone());
     let separate = Session::new(graph.clone())
         .options(SessionOptions { offline_phase: OfflinePhase::Separate, ..SessionOptions::default() });
@@ -62,7 +64,8 @@ pub(crate) fn measure(
         return Err(error.into());
     }
     online.sort_by(f64::total_cmp);
-    let prepared = float::prepare::<f32>(&graph, &inputs)?;
+    let prepared = float::prepare::<f32>(&graph, &inputs)
+        .map_err(|e| JobError::Session(RuntimeError::Plaintext(Box::new(e))))?;
     let plaintext = time(runs, || {
         std::hint::black_box(float::evaluate::<f32>(&graph, &prepared));
     });

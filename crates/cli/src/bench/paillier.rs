@@ -13,17 +13,19 @@ use std::process::Command;
 use blindfold_paillier::{EncryptedMatrix, FixedPoint, PrivateKey, WeightFormat};
 use serde_json::Value;
 
+use blindfold_jobs::{JobError, Result};
+
 use crate::bench::{Record, time};
 
 /// Where `scripts/setup-python-paillier.sh` puts its interpreter.
 pub const PYTHON_PAILLIER: &str = "target/python-paillier/bin/python";
 
 /// python-paillier's figures, `{bits: {op: seconds}}`, or why there are none.
-fn python_paillier(python: &Path, runs: usize, sizes: &[u32]) -> Result<Value, String> {
+fn python_paillier(python: &Path, runs: usize, sizes: &[u32]) -> Result<Value> {
     if !python.exists() {
-        return Err(format!(
-            "{} is not there: run scripts/setup-python-paillier.sh to compare with python-paillier",
-            python.display()
+        return Err(JobError::file(
+            python,
+            "not there: run scripts/setup-python-paillier.sh to compare with python-paillier",
         ));
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/bench_python_paillier.py");
@@ -32,18 +34,16 @@ fn python_paillier(python: &Path, runs: usize, sizes: &[u32]) -> Result<Value, S
         .args(["--runs", &runs.to_string(), "--bits"])
         .args(sizes.iter().map(|b| b.to_string()))
         .output()
-        .map_err(|e| format!("{}: {e}", python.display()))?;
+        .map_err(|e| JobError::file(python, e))?;
     if !output.status.success() {
-        return Err(format!("python-paillier failed: {}", String::from_utf8_lossy(&output.stderr)));
+        let reason = format!("python-paillier failed: {}", String::from_utf8_lossy(&output.stderr));
+        return Err(JobError::Invalid(reason));
     }
-    serde_json::from_slice(&output.stdout).map_err(|e| format!("python-paillier's output: {e}"))
+    serde_json::from_slice(&output.stdout)
+        .map_err(|e| JobError::Invalid(format!("python-paillier's output: {e}")))
 }
 
-pub fn run(
-    runs: usize,
-    quick: bool,
-    python: Option<PathBuf>,
-) -> Result<Vec<Record>, Box<dyn std::error::Error>> {
+pub fn run(runs: usize, quick: bool, python: Option<PathBuf>) -> Result<Vec<Record>> {
     let sizes: &[u32] = if quick { &[2048] } else { &[2048, 3072] };
     let python = python.unwrap_or_else(|| PathBuf::from(PYTHON_PAILLIER));
     let reference = python_paillier(&python, runs, sizes);
@@ -57,7 +57,10 @@ pub fn run(
     let theirs =
         |bits: u32, op: &str| reference.as_ref().ok().and_then(|r| r["bits"][bits.to_string()][op].as_f64());
     let mut records = Vec::new();
-    let one_core = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+    let one_core = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .map_err(|e| JobError::Invalid(format!("a one-thread pool: {e}")))?;
     let all = rayon::current_num_threads();
     for &bits in sizes {
         let make = |name: &str, op: Option<&str>, timing: crate::bench::Timing, threads: usize| {

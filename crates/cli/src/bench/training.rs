@@ -14,13 +14,15 @@ use ndarray::{Array2, s};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::bench::pond::measure;
+use blindfold_jobs::{JobError, Result};
+
 use crate::bench::Record;
-use crate::bench_pond::measure;
 
 const FEATURES: usize = 100;
 const BATCH: usize = 128;
 
-pub fn run(runs: usize, quick: bool) -> Result<Vec<Record>, Box<dyn std::error::Error>> {
+pub fn run(runs: usize, quick: bool) -> Result<Vec<Record>> {
     let (x, y) = synthetic(10_000, 7);
     let mut records = Vec::new();
     for (method, suffix) in [(SigmoidMethod::Clamped, ""), (SigmoidMethod::Polynomial, "-polynomial")] {
@@ -37,8 +39,8 @@ pub fn run(runs: usize, quick: bool) -> Result<Vec<Record>, Box<dyn std::error::
             let plan = training::build(&config, &owners, FEATURES, 1)?;
             let inputs = training::inputs(&data);
             let trained = Session::new(plan.graph.clone()).run(inputs.clone())?;
-            let model =
-                DenseModel::from_outputs(&config.kind, 1, &trained.outputs).ok_or("no trained model")?;
+            let model = DenseModel::from_outputs(&config.kind, 1, &trained.outputs)
+                .ok_or(JobError::Invalid("the session output no trained model".into()))?;
             let predicted = model.predict(&x);
             let correct = predicted
                 .column(0)

@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use blindfold_cli::predict_pond::{Request, run};
+use blindfold_jobs::JobError;
+use blindfold_jobs::predict::{FilePrediction, PredictFiles, PredictOptions, predict_files};
 
 /// The binary's allocator and settings: batches of CNN comparisons move GBs.
 #[global_allocator]
@@ -13,45 +14,43 @@ fn repository(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
 }
 
-fn request(input: &str, labels: &str, limit: usize) -> Request {
+fn request(input: &str, labels: &str, limit: usize) -> PredictFiles {
     request_for("b", input, labels, limit)
 }
 
-fn request_for(network: &str, input: &str, labels: &str, limit: usize) -> Request {
-    Request {
+fn request_for(network: &str, input: &str, labels: &str, limit: usize) -> PredictFiles {
+    PredictFiles {
         model: repository(&format!("models/mnist-{network}.onnx")),
         input: repository(input),
-        batch: 100,
-        scale: Some(1.0 / 255.0),
         labels: Some(repository(labels)),
-        compare_plaintext: true,
-        sigmoid: Default::default(),
-        comparison_bits: None,
+        scale: Some(1.0 / 255.0),
         limit: Some(limit),
-        trace: None,
-        progress: false,
     }
+}
+
+/// Pond at batch 100, beside the plaintext model.
+fn run(files: &PredictFiles) -> Result<FilePrediction, JobError> {
+    predict_files(files, &PredictOptions { batch: 100, compare_plaintext: true, ..PredictOptions::default() })
 }
 
 #[test]
 fn the_shipped_samples_are_classified_correctly() {
     let outcome =
         run(&request("models/mnist-sample-images.npy", "models/mnist-sample-labels.npy", 16)).unwrap();
-    assert_eq!(outcome.predictions.len(), 16);
+    assert_eq!(outcome.classes.len(), 16);
     assert_eq!(outcome.plaintext_agreement, Some(1.0));
     assert_eq!(outcome.accuracy, Some(1.0));
-    let record = outcome.json();
-    assert_eq!(record["protocol"], "pond");
-    assert_eq!(record["rounds"], 9);
-    let text = outcome.to_string();
-    assert!(text.contains("server0") && text.contains("server1"));
+    let prediction = &outcome.prediction;
+    assert_eq!((prediction.rounds, prediction.batches, prediction.inputs), (9, 1, 16));
+    let received: Vec<&str> = prediction.received.iter().map(|(party, _)| party.as_str()).collect();
+    assert!(received.contains(&"server0") && received.contains(&"server1"), "{received:?}");
 }
 
 /// Runs `network` on the first `limit` MNIST test images (../shared/data)
 /// and checks BENCHMARKS.md's bar: agreement with the plaintext ONNX model
 /// on at least 99.9%, accuracy within 0.1 points of the plaintext accuracy.
 fn check_test_set(network: &str, limit: usize) {
-    blindfold_cli::allocator::keep_freed_memory();
+    blindfold_jobs::allocator::keep_freed_memory();
     let outcome = run(&request_for(
         network,
         "../shared/data/mnist/t10k-images.idx3-ubyte.gz",
@@ -63,13 +62,13 @@ fn check_test_set(network: &str, limit: usize) {
     let (private, plaintext) = (outcome.accuracy.unwrap(), outcome.plaintext_accuracy.unwrap());
     eprintln!(
         "network {network}, {} images: private accuracy {:.2}%, plaintext {:.2}%, agreement {:.2}% ({:.1} s)",
-        outcome.predictions.len(),
+        outcome.classes.len(),
         private * 100.0,
         plaintext * 100.0,
         agreement * 100.0,
-        outcome.wall_s
+        outcome.prediction.wall_s
     );
-    assert_eq!(outcome.predictions.len(), limit);
+    assert_eq!(outcome.classes.len(), limit);
     assert!(agreement >= 0.999, "network {network}: agreement {agreement}");
     assert!(
         (private - plaintext).abs() <= 0.001,
@@ -87,7 +86,7 @@ fn five_hundred_test_images_agree_with_the_plaintext_model() {
 }
 
 /// The whole test set, 10,000 images through each network (several minutes
-/// in release: `cargo test --release -p blindfold-cli --test predict_pond --
+/// in release: `cargo test --release -p blindfold-jobs --test predict --
 /// --ignored --nocapture`).
 #[test]
 #[ignore]
@@ -100,10 +99,14 @@ fn the_full_test_set_agrees_with_the_plaintext_model() {
 #[test]
 fn a_corrupt_input_or_model_is_a_clear_error() {
     let mut bad = request("models/mnist-sample-labels.npy", "models/mnist-sample-labels.npy", 4);
-    let error = run(&bad).err().expect("labels are not images").to_string();
-    assert!(error.contains("values per input"), "{error}");
+    let error = run(&bad).err().expect("labels are not images");
+    assert!(matches!(error, JobError::Invalid(_)), "{error:?}");
+    assert!(error.to_string().contains("inputs of shape [4]"), "{error}");
     bad.model = repository("models/diabetes-linear.json");
     bad.input = repository("models/mnist-sample-images.npy");
-    let error = run(&bad).err().expect("JSON is not ONNX").to_string();
-    assert!(error.contains("diabetes-linear.json"), "{error}");
+    let error = run(&bad).err().expect("JSON is not ONNX");
+    assert!(
+        matches!(&error, JobError::Model { file, .. } if file.ends_with("diabetes-linear.json")),
+        "{error:?}"
+    );
 }

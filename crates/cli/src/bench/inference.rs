@@ -12,10 +12,12 @@ use blindfold_ir::{Graph, Op};
 use blindfold_onnx::{ImportOptions, SigmoidMethod, import};
 use ndarray::{Axis, IxDyn, concatenate};
 
+use crate::bench::network::TlsBench;
+use crate::bench::pond::measure;
+use blindfold_jobs::{JobError, Result};
+
 use crate::bench::Record;
-use crate::bench_network::TlsBench;
-use crate::bench_pond::measure;
-use crate::input::read_array;
+use blindfold_jobs::input::read_array;
 
 /// The networks measured when none are named.
 pub const NETWORKS: [&str; 6] = ["a", "b", "c", "d", "a-sigmoid", "c-sigmoid-avgpool"];
@@ -31,17 +33,17 @@ pub fn run(
     quick: bool,
     comparison_bits: Option<u32>,
     mut workers: Option<&mut TlsBench>,
-) -> Result<Vec<Record>, Box<dyn std::error::Error>> {
+) -> Result<Vec<Record>> {
     let images_path = models.join("mnist-sample-images.npy");
     let images = read_array(&images_path)?.mapv(|pixel| pixel / 255.0);
     if images.ndim() != 3 || images.shape()[0] == 0 {
-        return Err(format!("{}: expected N images of HxW", images_path.display()).into());
+        return Err(JobError::Invalid(format!("{}: expected N images of HxW", images_path.display())));
     }
     let images = images.insert_axis(Axis(1));
     let mut records = Vec::new();
     for network in networks {
         let path = models.join(format!("mnist-{}.onnx", network.to_ascii_lowercase()));
-        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let bytes = std::fs::read(&path).map_err(|e| JobError::file(&path, e))?;
         let methods: &[(SigmoidMethod, &str)] = if network.contains("sigmoid") {
             &[(SigmoidMethod::Clamped, ""), (SigmoidMethod::Polynomial, "-polynomial")]
         } else {
@@ -50,13 +52,16 @@ pub fn run(
         for (batch, &(sigmoid, suffix)) in iproduct(if quick { &[1][..] } else { &[1, 100][..] }, methods) {
             let imported =
                 import(&bytes, ImportOptions { batch, sigmoid, comparison_bits, ..ImportOptions::default() })
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                    .map_err(|source| JobError::Model { file: path.display().to_string(), source })?;
             let copies = batch.div_ceil(images.shape()[0]);
             let views = vec![images.view(); copies];
-            let x = concatenate(Axis(0), &views)?.slice_axis(Axis(0), (0..batch).into()).to_owned();
+            let x = concatenate(Axis(0), &views)
+                .expect("copies of one array")
+                .slice_axis(Axis(0), (0..batch).into())
+                .to_owned();
             let x = x
                 .into_shape_with_order(IxDyn(&imported.input_shape))
-                .map_err(|_| format!("{}: the model does not take 1x28x28 images", path.display()))?;
+                .map_err(|_| JobError::file(&path, "the model does not take 1x28x28 images"))?;
             let comparisons = comparisons(&imported.graph);
             let name = display_name(network) + suffix;
             let bits = comparison_bits.map_or_else(|| "ring".to_string(), |b| b.to_string());

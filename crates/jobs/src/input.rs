@@ -209,21 +209,32 @@ impl Table {
     /// The column a label names: a header cell, or a number (from 0) in a
     /// table without a header. The error lists the header's names (a
     /// header is the file's declared names, not data).
-    pub fn column_named(&self, label: &str) -> std::result::Result<usize, String> {
+    pub fn column_named(&self, label: &str) -> std::result::Result<usize, ColumnError> {
         match &self.header {
-            Some(names) => names
-                .iter()
-                .position(|c| c == label)
-                .ok_or_else(|| format!("no label column '{label}' (the header names {})", names.join(","))),
+            Some(names) => names.iter().position(|c| c == label).ok_or_else(|| ColumnError::NotInHeader {
+                label: label.to_string(),
+                header: names.join(","),
+            }),
             None => match label.parse::<usize>() {
                 Ok(index) if index < self.columns => Ok(index),
-                Ok(index) => Err(format!("column {index} asked, the table has {} (from 0)", self.columns)),
-                Err(_) => Err(format!(
-                    "the table has no header, so the label column '{label}' names no column: give its number (from 0)"
-                )),
+                Ok(index) => Err(ColumnError::OutOfRange { index, columns: self.columns }),
+                Err(_) => Err(ColumnError::NoHeader { label: label.to_string() }),
             },
         }
     }
+}
+
+/// A label column that names no column of a table.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ColumnError {
+    #[error("no label column '{label}' (the header names {header})")]
+    NotInHeader { label: String, header: String },
+    #[error("column {index} asked, the table has {columns} (from 0)")]
+    OutOfRange { index: usize, columns: usize },
+    #[error(
+        "the table has no header, so the label column '{label}' names no column: give its number (from 0)"
+    )]
+    NoHeader { label: String },
 }
 
 /// A cell as a number, if it is one (finite or not: "NaN" is a number
@@ -403,7 +414,7 @@ mod tests {
         // Columns of a headerless table are named by number.
         let table = read_table(&write("h.csv", "1,2,3\n"), Header::Detect).unwrap();
         assert_eq!(table.column_named("2"), Ok(2));
-        assert!(table.column_named("label").unwrap_err().contains("no header"));
+        assert!(table.column_named("label").unwrap_err().to_string().contains("no header"));
     }
 
     #[test]

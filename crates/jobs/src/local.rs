@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use blindfold_network::local::{LocalDeployment, prepare};
 
+use crate::error::{JobError, Result};
+
 /// Running workers.
 pub struct LocalWorkers {
     pub deployment: LocalDeployment,
@@ -21,15 +23,9 @@ impl LocalWorkers {
     /// Prepares `dir` for `parties` and an operator named `operator`, and
     /// starts a worker of `binary` for each party (logs in `dir/PARTY.log`);
     /// returns once every worker listens.
-    pub fn start(
-        dir: &Path,
-        binary: &Path,
-        parties: &[String],
-        timeout_s: f64,
-    ) -> Result<LocalWorkers, String> {
+    pub fn start(dir: &Path, binary: &Path, parties: &[String], timeout_s: f64) -> Result<LocalWorkers> {
         let _ = std::fs::remove_dir_all(dir);
-        let deployment =
-            prepare(dir, parties, &["operator".to_string()], timeout_s).map_err(|e| e.to_string())?;
+        let deployment = prepare(dir, parties, &["operator".to_string()], timeout_s)?;
         let mut workers =
             LocalWorkers { deployment, binary: binary.to_path_buf(), children: BTreeMap::new() };
         for party in parties {
@@ -39,9 +35,9 @@ impl LocalWorkers {
     }
 
     /// (Re)starts `party`'s worker and waits until it listens.
-    pub fn start_party(&mut self, party: &str) -> Result<(), String> {
+    pub fn start_party(&mut self, party: &str) -> Result<()> {
         let log_path = self.deployment.dir.join(format!("{party}.log"));
-        let log = std::fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
+        let log = std::fs::File::create(&log_path).map_err(|e| JobError::file(&log_path, e))?;
         let child = Command::new(&self.binary)
             .args(["worker", "--config"])
             .arg(&self.deployment.config_path)
@@ -49,12 +45,12 @@ impl LocalWorkers {
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .map_err(|e| format!("starting {}: {e}", self.binary.display()))?;
+            .map_err(|e| JobError::file(&self.binary, e))?;
         self.children.insert(party.to_string(), child);
         let deadline = Instant::now() + Duration::from_secs(30);
         while !self.log(party).contains("listening on") {
             if Instant::now() > deadline {
-                return Err(format!("{party}'s worker did not start: {}", self.log(party)));
+                return Err(JobError::WorkerStart { party: party.to_string(), log: self.log(party) });
             }
             std::thread::sleep(Duration::from_millis(10));
         }

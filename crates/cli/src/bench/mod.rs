@@ -1,10 +1,94 @@
 //! The benchmark harness behind `blindfold bench`: timing with warm-up and
-//! repeated runs, the JSON record of ../shared/BENCHMARKS.md, and the table.
+//! repeated runs, the JSON record of docs/benchmarks.md, and the table; one
+//! file per suite beside it.
 
+pub mod inference;
+pub mod kernels;
+pub mod network;
+pub mod paillier;
+pub mod pond;
+pub mod training;
+
+use std::path::PathBuf;
 use std::time::Instant;
 
+use blindfold_jobs::{JobError, Result};
 use blindfold_runtime::profile::seconds;
 use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Suite {
+    /// Ring matmul (u64, u128) and conv2d against f32 gemm; PRG throughput.
+    Kernels,
+    /// Pond sessions: private matmul and the seed's network at batch 1 and 100.
+    Pond,
+    /// The MNIST networks A–D (and their sigmoid/average-pool adaptations)
+    /// from models/*.onnx with Pond at batch 1 and 100.
+    Inference,
+    /// Private training: logistic regression with 100 features, one SGD
+    /// step at batch 128 and one epoch over 10,000 rows.
+    Training,
+    /// Paillier at 2048 and 3072 bits beside python-paillier: keygen,
+    /// encrypt, decrypt, add, plaintext multiply, a 100-feature dot product.
+    Paillier,
+}
+
+/// Where the inference suite's parties run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Transport {
+    /// Threads of this process.
+    InProcess,
+    /// Also worker processes of this binary on loopback, mutual TLS.
+    Tls,
+}
+
+/// What a suite measures.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Timed runs per workload.
+    pub runs: usize,
+    /// Skip the slowest workloads.
+    pub quick: bool,
+    /// inference: the folder with mnist-NAME.onnx and the sample images.
+    pub models: PathBuf,
+    /// inference: which networks (all when empty).
+    pub networks: Vec<String>,
+    /// inference: compare on x mod 2^bits.
+    pub comparison_bits: Option<u32>,
+    pub transport: Transport,
+    /// paillier: the Python with python-paillier.
+    pub python_paillier: Option<PathBuf>,
+}
+
+/// Measures `suite`.
+pub fn run(suite: Suite, options: BenchOptions) -> Result<Vec<Record>> {
+    if options.transport == Transport::Tls && suite != Suite::Inference {
+        return Err(JobError::Invalid("--transport tls applies to the inference suite".into()));
+    }
+    let runs = options.runs;
+    match suite {
+        Suite::Kernels => Ok(kernels::run(runs, options.quick)),
+        Suite::Pond => pond::run(runs),
+        Suite::Inference => {
+            let mut names = options.networks;
+            if names.is_empty() {
+                names = inference::NETWORKS.iter().map(|n| n.to_string()).collect();
+            }
+            let mut workers =
+                if options.transport == Transport::Tls { Some(network::TlsBench::start()?) } else { None };
+            inference::run(
+                runs,
+                &options.models,
+                &names,
+                options.quick,
+                options.comparison_bits,
+                workers.as_mut(),
+            )
+        }
+        Suite::Training => training::run(runs, options.quick),
+        Suite::Paillier => paillier::run(runs, options.quick, options.python_paillier),
+    }
+}
 
 /// One measured workload, in the format of BENCHMARKS.md.
 #[derive(Debug, Clone, Serialize)]

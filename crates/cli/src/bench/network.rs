@@ -7,13 +7,16 @@
 
 use std::path::Path;
 
+use blindfold_ir::parties::{MODEL_OWNER, PREDICTION_CLIENT};
 use blindfold_network::launcher::launch;
 use blindfold_onnx::ImportedModel;
 use ndarray::ArrayD;
 
+use blindfold_jobs::{JobError, Result};
+
 use crate::bench::{Record, Timing};
-use crate::local_workers::LocalWorkers;
-use crate::networked::{PredictRequest, prediction_launch, prediction_parties};
+use blindfold_jobs::launch::{PredictionLaunch, prediction_launch, prediction_parties};
+use blindfold_jobs::local::LocalWorkers;
 
 /// Worker processes for the benchmark.
 pub struct TlsBench {
@@ -22,9 +25,10 @@ pub struct TlsBench {
 
 impl TlsBench {
     /// Starts the workers (this executable) in a scratch folder.
-    pub fn start() -> Result<TlsBench, Box<dyn std::error::Error>> {
+    pub fn start() -> Result<TlsBench> {
         let dir = std::env::temp_dir().join(format!("blindfold-bench-{}", std::process::id()));
-        let binary = std::env::current_exe()?;
+        let binary =
+            std::env::current_exe().map_err(|e| JobError::Invalid(format!("this executable: {e}")))?;
         let workers = LocalWorkers::start(&dir, &binary, &prediction_parties(), 120.0)?;
         Ok(TlsBench { workers })
     }
@@ -37,15 +41,20 @@ impl TlsBench {
         model: &ImportedModel,
         x: &ArrayD<f64>,
         runs: usize,
-    ) -> Result<Record, Box<dyn std::error::Error>> {
+    ) -> Result<Record> {
         let deployment = &self.workers.deployment;
-        let model_file =
-            model_path.file_name().ok_or("the model has no file name")?.to_string_lossy().to_string();
-        std::fs::copy(model_path, deployment.data("model-owner").join(&model_file))?;
+        let model_file = model_path
+            .file_name()
+            .ok_or_else(|| JobError::file(model_path, "no file name"))?
+            .to_string_lossy()
+            .to_string();
+        let owner_copy = deployment.data(MODEL_OWNER).join(&model_file);
+        std::fs::copy(model_path, &owner_copy).map_err(|e| JobError::file(&owner_copy, e))?;
         let input_file = format!("bench-{}.npy", x.shape()[0]);
-        ndarray_npy::write_npy(deployment.data("prediction-client").join(&input_file), x)?;
+        let client_copy = deployment.data(PREDICTION_CLIENT).join(&input_file);
+        ndarray_npy::write_npy(&client_copy, x).map_err(|e| JobError::file(&client_copy, e))?;
         deployment.approve(&model.graph, &prediction_parties())?;
-        let request = PredictRequest {
+        let request = PredictionLaunch {
             weights: model_file,
             input: input_file,
             scale: None,

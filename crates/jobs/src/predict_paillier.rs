@@ -1,4 +1,4 @@
-//! `blindfold predict --protocol paillier`: the client encrypts its rows
+//! An encrypted prediction (Paillier): the client encrypts its rows
 //! under a fresh key of its own, the server scores them with its plaintext
 //! linear model, the client decrypts and finishes the scores (sigmoid,
 //! softmax, labels). Both roles run in this process; the figures are per
@@ -14,8 +14,9 @@ use blindfold_onnx::linear::{Labels, LinearPipeline, Norm, PostTransform as Onnx
 use blindfold_paillier::{
     ClassLabels, Client, Finish, FixedPoint, LinearModel, Normalization, PostTransform, PrivateKey, Server,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 
+use crate::error::{JobError, Result};
 use crate::input::read_matrix;
 
 /// A model for the encrypted path, and the names of the outputs it fills.
@@ -27,20 +28,24 @@ pub struct EncryptedModel {
 }
 
 /// Reads `path`: `.json` as a weights file, anything else as ONNX.
-pub fn read_model(path: &Path) -> Result<EncryptedModel, Box<dyn std::error::Error>> {
-    let name = path.display();
+pub fn read_model(path: &Path) -> Result<EncryptedModel> {
+    let file = path.display().to_string();
+    let encrypted = |source| JobError::EncryptedModel { file: file.clone(), source };
     if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: {e}"))?;
-        let model = LinearModel::from_json(&text).map_err(|e| format!("{name}: {e}"))?;
+        let text = std::fs::read_to_string(path).map_err(|e| JobError::file(path, e))?;
+        let model = LinearModel::from_json(&text).map_err(encrypted)?;
         return Ok(EncryptedModel { model, score_output: "scores".into(), label_output: None });
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("{name}: {e}"))?;
-    let pipeline = blindfold_onnx::linear_model(&bytes).map_err(|e| format!("{name}: {e}"))?;
-    Ok(from_pipeline(pipeline).map_err(|e| format!("{name}: {e}"))?)
+    let bytes = std::fs::read(path).map_err(|e| JobError::file(path, e))?;
+    let pipeline = blindfold_onnx::linear_model(&bytes)
+        .map_err(|source| JobError::Model { file: file.clone(), source })?;
+    from_pipeline(pipeline).map_err(encrypted)
 }
 
 /// The encrypted path's model of an ONNX linear pipeline.
-pub fn from_pipeline(pipeline: LinearPipeline) -> Result<EncryptedModel, blindfold_paillier::PaillierError> {
+pub fn from_pipeline(
+    pipeline: LinearPipeline,
+) -> std::result::Result<EncryptedModel, blindfold_paillier::PaillierError> {
     let post_transform = match pipeline.post_transform {
         OnnxPost::None => PostTransform::None,
         OnnxPost::Logistic => PostTransform::Logistic,
@@ -83,18 +88,17 @@ pub struct Prediction {
     pub bytes_to_client: usize,
 }
 
-pub fn run(model_path: &Path, input: &Path, key_bits: u32) -> Result<Prediction, Box<dyn std::error::Error>> {
+pub fn run(model_path: &Path, input: &Path, key_bits: u32) -> Result<Prediction> {
     let encrypted = read_model(model_path)?;
     let model = encrypted.model;
     let x = read_matrix(input)?;
     if x.columns != model.features() {
-        return Err(format!(
+        return Err(JobError::Invalid(format!(
             "{}: {} columns, the model takes {} features",
             input.display(),
             x.columns,
             model.features()
-        )
-        .into());
+        )));
     }
     let format = FixedPoint::default();
     let started = Instant::now();
@@ -132,10 +136,6 @@ pub fn run(model_path: &Path, input: &Path, key_bits: u32) -> Result<Prediction,
 }
 
 impl Prediction {
-    fn wall_s(&self) -> f64 {
-        self.encrypt_s + self.server_s + self.decrypt_s
-    }
-
     /// The largest difference from the plaintext model's outputs.
     pub fn max_difference(&self) -> f64 {
         self.result
@@ -151,85 +151,48 @@ impl Prediction {
         self.result.outputs.chunks(self.result.columns.max(1)).collect()
     }
 
-    /// The record of docs/benchmarks.md, with Paillier's figures and the
-    /// outputs by name.
-    pub fn json(&self) -> serde_json::Value {
+    /// The record of an encrypted prediction, every output by name (the
+    /// same for the CLI and Python).
+    pub fn record(&self) -> Value {
+        let p = self;
         let mut outputs = serde_json::Map::new();
-        outputs.insert(self.score_output.clone(), json!(self.rows_of_outputs()));
-        if let (Some(name), Some(labels)) = (&self.label_output, &self.result.labels) {
+        outputs.insert(p.score_output.clone(), json!(p.rows_of_outputs()));
+        if let (Some(name), Some(labels)) = (&p.label_output, &p.result.labels) {
             outputs.insert(name.clone(), json!(labels));
         }
-        let agreement = match (&self.result.labels, &self.plaintext.labels) {
+        let agreement = match (&p.result.labels, &p.plaintext.labels) {
             (Some(a), Some(b)) => {
-                json!(a.iter().zip(b).filter(|(x, y)| x == y).count() as f64 / self.rows as f64)
+                json!(a.iter().zip(b).filter(|(x, y)| x == y).count() as f64 / p.rows.max(1) as f64)
             }
             _ => json!(null),
         };
         json!({
-            "model": self.model,
+            "model": p.model,
             "protocol": "paillier",
             "transport": "in-process",
-            "inputs": self.rows,
-            "rows_read": self.rows,
+            "inputs": p.rows,
+            "rows_read": p.rows,
             "outputs": outputs,
-            "labels": self.result.labels,
+            "labels": p.result.labels,
             "plaintext_agreement": agreement,
-            "wall_s": self.wall_s(),
-            "bytes_sent": self.bytes_to_server + self.bytes_to_client,
+            "wall_s": p.wall_s(),
+            "bytes_sent": p.bytes_to_server + p.bytes_to_client,
             "rounds": 1,
-            "key_bits": self.key_bits,
-            "kernel": self.kernel,
-            "keygen_s": self.keygen_s,
-            "encrypt_s": self.encrypt_s,
-            "server_s": self.server_s,
-            "decrypt_s": self.decrypt_s,
-            "per_prediction_s": self.wall_s() / self.rows as f64,
-            "bytes_to_server": self.bytes_to_server,
-            "bytes_to_client": self.bytes_to_client,
-            "max_difference_to_plaintext": self.max_difference(),
+            "key_bits": p.key_bits,
+            "kernel": p.kernel,
+            "keygen_s": p.keygen_s,
+            "encrypt_s": p.encrypt_s,
+            "server_s": p.server_s,
+            "decrypt_s": p.decrypt_s,
+            "per_prediction_s": p.wall_s() / p.rows.max(1) as f64,
+            "bytes_to_server": p.bytes_to_server,
+            "bytes_to_client": p.bytes_to_client,
+            "max_difference_to_plaintext": p.max_difference(),
         })
     }
-}
 
-impl std::fmt::Display for Prediction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(
-            f,
-            "blindfold: encrypted prediction with Paillier ({}-bit key, {} kernel)",
-            self.key_bits, self.kernel
-        )?;
-        writeln!(
-            f,
-            "  the client read {} row(s) from {} and encrypted them; the server scored them with {}; only the client can decrypt",
-            self.rows, self.input, self.model
-        )?;
-        let shown = self.rows.min(10);
-        writeln!(
-            f,
-            "\nwhat the client learned ({}{shown} of {} rows):",
-            if shown < self.rows { "showing " } else { "" },
-            self.rows
-        )?;
-        for (row, outputs) in self.rows_of_outputs().iter().take(shown).enumerate() {
-            let label =
-                self.result.labels.as_ref().map(|l| format!("label {}  ", l[row])).unwrap_or_default();
-            let values: Vec<String> = outputs.iter().take(10).map(|v| format!("{v:.6}")).collect();
-            writeln!(f, "  row {row}: {label}{} [{}]", self.score_output, values.join(", "))?;
-        }
-        writeln!(f, "\nmax |private - plaintext| = {:.2e}", self.max_difference())?;
-        writeln!(
-            f,
-            "key generation {:.1} ms; client encrypt {:.1} ms, server {:.1} ms, client decrypt {:.1} ms: {:.2} ms per prediction",
-            self.keygen_s * 1e3,
-            self.encrypt_s * 1e3,
-            self.server_s * 1e3,
-            self.decrypt_s * 1e3,
-            self.wall_s() * 1e3 / self.rows as f64
-        )?;
-        write!(
-            f,
-            "bytes: {} client -> server, {} server -> client",
-            self.bytes_to_server, self.bytes_to_client
-        )
+    /// Client-side seconds and the server's: encrypt + server + decrypt.
+    pub fn wall_s(&self) -> f64 {
+        self.encrypt_s + self.server_s + self.decrypt_s
     }
 }

@@ -1,0 +1,60 @@
+//! `blindfold run`: a job launched on running workers (each reads its own
+//! inputs and writes its own outputs), or their status.
+
+use std::time::Duration;
+
+use blindfold_jobs::launch;
+use blindfold_network::{Config, approval, launcher};
+
+use crate::args::{LaunchArgs, RunJob};
+use crate::error::CliError;
+use crate::{render, show, write};
+
+/// Launches `job` as `args` say, and prints what the operator learns.
+pub fn run(args: LaunchArgs, job: RunJob) -> Result<(), CliError> {
+    let config_path =
+        args.config.ok_or(CliError::Usage("give the parties file: --config parties.toml".into()))?;
+    let config = Config::load(&config_path)?;
+    let operator = launch::operator(&config, args.operator)?;
+    let timeout = args.timeout.map_or(config.timeout, Duration::from_secs_f64);
+    let session = match job {
+        RunJob::Status => {
+            for party in config.parties.keys() {
+                match launcher::status(&config, &operator, party) {
+                    Ok(holdings) => println!("{}", render::status_line(party, &holdings)),
+                    Err(error) => println!("{party}: {error}"),
+                }
+            }
+            return Ok(());
+        }
+        RunJob::Predict { graph, weights, input, scale, first, out } => {
+            let weights = graph.weights_file(weights)?;
+            let request = launch::PredictionLaunch { weights, input, scale, first, out };
+            launch::prediction_launch(&graph.import()?, &request, timeout)
+        }
+        RunJob::Train { data, training, out } => {
+            let tables =
+                data.data.iter().map(|(owner, path)| (owner.clone(), path.display().to_string())).collect();
+            let classes = training.classes.map(|c| c as usize);
+            let config_of_training = training.config(data.kind);
+            let request = launch::TrainingLaunch {
+                training: config_of_training,
+                data: tables,
+                label_column: data.label_column,
+                classes,
+                out,
+            };
+            launch::training_launch(&config, &operator, &request, timeout)?
+        }
+        RunJob::Graph { file, inputs, out } => {
+            launch::graph_launch(approval::read_graph(&file)?, &inputs, out, timeout)?
+        }
+    };
+    eprintln!("graph {}", session.graph.hash());
+    if let Some(path) = &args.save_graph {
+        write(path, &session.graph.to_bytes())?;
+    }
+    let launched = launcher::launch(&config, &operator, session)?;
+    show(args.json, || launch::launched_json(&launched), || render::launched_text(&launched));
+    Ok(())
+}

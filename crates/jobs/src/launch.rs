@@ -1,0 +1,259 @@
+//! Sessions launched on running workers (`blindfold run`, Python's
+//! `Graph.run(parties=...)`): the graph a job runs, each party's part (the
+//! files its own worker reads, where its outputs go), as typed requests.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use blindfold_ir::Graph;
+use blindfold_ir::parties::{MODEL_OWNER, PREDICTION_CLIENT, PRODUCER, SERVERS};
+use blindfold_ml::training::{self, ModelKind, TrainingConfig};
+use blindfold_network::Config;
+use blindfold_network::control::{InputSource, PartyRequest, TableShape};
+use blindfold_network::launcher::{Launch, Launched, describe};
+use blindfold_onnx::{ImportOptions, ImportedModel, SigmoidMethod, import};
+use serde_json::json;
+
+use crate::error::{JobError, Result};
+
+/// The prediction graph `blindfold run predict` and `blindfold graph build`
+/// make from an ONNX model.
+pub fn prediction_graph(
+    model: &Path,
+    batch: usize,
+    sigmoid: SigmoidMethod,
+    comparison_bits: Option<u32>,
+) -> Result<ImportedModel> {
+    let bytes = std::fs::read(model).map_err(|e| JobError::file(model, e))?;
+    import(&bytes, ImportOptions { batch, sigmoid, comparison_bits, ..ImportOptions::default() })
+        .map_err(|source| JobError::Model { file: model.display().to_string(), source })
+}
+
+/// Where a networked prediction's files are: the model's weights on the
+/// owner's disk, the rows on the client's (the model's batch of them).
+pub struct PredictionLaunch {
+    /// The model file on the model owner's disk (in its data folder).
+    pub weights: String,
+    /// The client's inputs on its disk (in its data folder).
+    pub input: String,
+    pub scale: Option<f64>,
+    /// The first row of the client's file to predict.
+    pub first: usize,
+    /// Where the client writes its outputs (in its data folder).
+    pub out: Option<String>,
+}
+
+/// Every party of a prediction: Pond's three, the owner, the client.
+pub fn prediction_parties() -> Vec<String> {
+    SERVERS.iter().chain([&PRODUCER, &MODEL_OWNER, &PREDICTION_CLIENT]).map(|s| s.to_string()).collect()
+}
+
+/// The session a prediction launches: the owner's worker reads the model's
+/// weights, the client's its rows; only the client receives.
+pub fn prediction_launch(model: &ImportedModel, request: &PredictionLaunch, timeout: Duration) -> Launch {
+    let parts = BTreeMap::from([
+        (
+            MODEL_OWNER.to_string(),
+            PartyRequest {
+                inputs: vec![InputSource::ModelWeights { path: request.weights.clone() }],
+                outputs: None,
+            },
+        ),
+        (
+            PREDICTION_CLIENT.to_string(),
+            PartyRequest {
+                inputs: vec![InputSource::Array {
+                    input: model.input.clone(),
+                    path: request.input.clone(),
+                    scale: request.scale,
+                    rows: Some((request.first, model.input_shape[0])),
+                }],
+                outputs: request.out.clone(),
+            },
+        ),
+    ]);
+    Launch { graph: model.graph.clone(), parties: prediction_parties(), parts, timeout }
+}
+
+/// The operator's record of a launched session (no values: it has none).
+pub fn launched_json(launched: &Launched) -> serde_json::Value {
+    json!({
+        "session": format!("{:016x}", launched.session),
+        "graph": launched.hash,
+        "transport": "tls",
+        "wall_s": launched.report.wall_s,
+        "bytes_sent": launched.report.bytes_sent + launched.report.offline_bytes_sent,
+        "online_bytes": launched.report.bytes_sent,
+        "rounds": launched.report.rounds,
+        "outputs": launched.outputs,
+    })
+}
+
+/// The operator to act as: the one given, or the file's only operator.
+pub fn operator(config: &Config, given: Option<String>) -> Result<String> {
+    match (given, config.operators.keys().collect::<Vec<_>>().as_slice()) {
+        (Some(name), _) => Ok(name),
+        (None, [only]) => Ok((*only).clone()),
+        (None, []) => Err(JobError::Invalid(format!(
+            "{}: no [operators.NAME] to launch sessions as",
+            config.path.display()
+        ))),
+        (None, many) => Err(JobError::Invalid(format!(
+            "{} names several operators ({}): choose one (--as NAME)",
+            config.path.display(),
+            many.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+/// One graph input a party's worker reads from its own disk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GraphInput {
+    pub party: String,
+    pub input: String,
+    /// The file, inside the party's data folder.
+    pub path: String,
+}
+
+impl std::str::FromStr for GraphInput {
+    type Err = JobError;
+
+    /// `PARTY:INPUT=PATH`, as the command line writes it.
+    fn from_str(text: &str) -> Result<GraphInput> {
+        let parsed = text.split_once(':').and_then(|(party, rest)| {
+            rest.split_once('=').map(|(input, path)| (party.to_string(), input.to_string(), path.to_string()))
+        });
+        match parsed.filter(|(p, i, f)| !p.is_empty() && !i.is_empty() && !f.is_empty()) {
+            Some((party, input, path)) => Ok(GraphInput { party, input, path }),
+            None => Err(JobError::Invalid(format!("'{text}': expected PARTY:INPUT=PATH"))),
+        }
+    }
+}
+
+/// The session of any graph: `PARTY:INPUT=PATH` inputs, read by their
+/// owners; outputs into `out` in each receiver's data folder.
+pub fn graph_launch(
+    graph: Graph,
+    inputs: &[GraphInput],
+    out: Option<String>,
+    timeout: Duration,
+) -> Result<Launch> {
+    let mut parties: Vec<String> = SERVERS.iter().chain([&PRODUCER]).map(|s| s.to_string()).collect();
+    for party in graph.parties() {
+        if !parties.contains(&party) {
+            parties.push(party);
+        }
+    }
+    let mut parts: BTreeMap<String, PartyRequest> = parties
+        .iter()
+        .map(|party| (party.clone(), PartyRequest { inputs: Vec::new(), outputs: out.clone() }))
+        .collect();
+    for GraphInput { party, input, path } in inputs {
+        let part = parts.get_mut(party).ok_or_else(|| {
+            JobError::Invalid(format!("input '{input}': '{party}' is not a party of the graph"))
+        })?;
+        part.inputs.push(InputSource::Array {
+            input: input.clone(),
+            path: path.clone(),
+            scale: None,
+            rows: None,
+        });
+    }
+    Ok(Launch { graph, parties, parts, timeout })
+}
+
+/// A networked training run: each data owner's worker reads its own table.
+pub struct TrainingLaunch {
+    /// The model, SGD and precision settings.
+    pub training: TrainingConfig,
+    /// (data owner, table path inside its data folder).
+    pub data: Vec<(String, String)>,
+    pub label_column: String,
+    /// Classes (logreg, mlp).
+    pub classes: Option<usize>,
+    /// The folder, inside the model owner's data folder, for the weights.
+    pub out: Option<String>,
+}
+
+/// The training session: the owners' tables described (header and row
+/// count, the graph's shapes), checked alike, and the SGD graph built.
+pub fn training_launch(
+    config: &Config,
+    operator: &str,
+    request: &TrainingLaunch,
+    timeout: Duration,
+) -> Result<Launch> {
+    if request.data.is_empty() {
+        return Err(JobError::Invalid("no training data: give a data owner's table at least once".into()));
+    }
+    let mut owners = Vec::new();
+    let mut first: Option<(String, TableShape)> = None;
+    for (owner, path) in &request.data {
+        let shape = describe(config, operator, owner, path)?;
+        match &first {
+            Some((first_owner, first_shape))
+                if (first_shape.columns, &first_shape.header) != (shape.columns, &shape.header) =>
+            {
+                return Err(JobError::Invalid(format!(
+                    "{owner}'s {path} has {} columns{}, {first_owner}'s has {}{}: every owner must have the same columns",
+                    shape.columns,
+                    shape.header.as_ref().map(|h| format!(" ({})", h.join(","))).unwrap_or_default(),
+                    first_shape.columns,
+                    first_shape.header.as_ref().map(|h| format!(" ({})", h.join(","))).unwrap_or_default(),
+                )));
+            }
+            Some(_) => {}
+            None => first = Some((owner.clone(), shape.clone())),
+        }
+        owners.push((owner.clone(), shape.rows));
+    }
+    let Some((first_owner, shape)) = first else {
+        return Err(JobError::Invalid("no training data".into()));
+    };
+    match &shape.header {
+        Some(names) if !names.contains(&request.label_column) => {
+            return Err(JobError::Invalid(format!(
+                "no label column '{}' in {first_owner}'s table (its header names {})",
+                request.label_column,
+                names.join(",")
+            )));
+        }
+        Some(_) => {}
+        None if request.label_column.parse::<usize>().is_ok_and(|i| i < shape.columns) => {}
+        None => {
+            return Err(JobError::Invalid(format!(
+                "{first_owner}'s table has no header line (its first line is data, and stays on its worker): \
+                 name the label by its column number, from 0 (it has {} columns)",
+                shape.columns
+            )));
+        }
+    }
+    let columns = shape.columns;
+    let features = columns - 1;
+    let outputs = match (&request.training.kind, request.classes) {
+        (ModelKind::LinearRegression, _) => 1,
+        (ModelKind::LogisticRegression, None | Some(2)) => 1,
+        (_, Some(classes)) if classes >= 2 => classes,
+        (_, _) => {
+            return Err(JobError::Invalid("give the number of classes (2 or more) for a classifier".into()));
+        }
+    };
+    let plan = training::build(&request.training, &owners, features, outputs)?;
+    let mut parties: Vec<String> = SERVERS.iter().chain([&PRODUCER]).map(|s| s.to_string()).collect();
+    let mut parts = BTreeMap::new();
+    for (owner, path) in &request.data {
+        parties.push(owner.clone());
+        let source = InputSource::Table {
+            path: path.clone(),
+            label_column: request.label_column.clone(),
+            features: "features".into(),
+            labels: "labels".into(),
+            classes: (outputs > 1).then_some(outputs),
+        };
+        parts.insert(owner.clone(), PartyRequest { inputs: vec![source], outputs: None });
+    }
+    parties.push(MODEL_OWNER.to_string());
+    parts.insert(MODEL_OWNER.to_string(), PartyRequest { inputs: Vec::new(), outputs: request.out.clone() });
+    Ok(Launch { graph: plan.graph, parties, parts, timeout })
+}
