@@ -10,7 +10,8 @@
 //!     cargo run --release -p blindfold-cli --example transfer_learning [ROWS] [EPOCHS]
 //!
 //! (ROWS training images split between two owners, default 10,000; the
-//! MNIST files are read from ../shared/data/mnist.)
+//! MNIST files are read from ../shared/data/mnist, or, without it, from the
+//! shipped sample in data/mnist, at most 2,048 rows.)
 
 use std::path::Path;
 
@@ -32,7 +33,16 @@ fn main() -> Result<(), JobError> {
     };
     let (rows, epochs) = (number(10_000)?, number(2)?);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let data = root.join("../shared/data/mnist");
+    let full = root.join("../shared/data/mnist");
+    let (data, infix, rows) = if full.join("train-images.idx3-ubyte.gz").exists() {
+        (full, "", rows)
+    } else {
+        (root.join("data/mnist"), "sample-", rows.min(2048))
+    };
+    let file = |split: &str, kind: &str| {
+        let suffix = if kind == "images" { "idx3-ubyte.gz" } else { "idx1-ubyte.gz" };
+        data.join(format!("{split}-{infix}{kind}.{suffix}"))
+    };
     let model_path = root.join("models/mnist-c.onnx");
     let model = std::fs::read(&model_path).map_err(|e| JobError::file(&model_path, e))?;
 
@@ -48,8 +58,8 @@ fn main() -> Result<(), JobError> {
         let features = predict(&model, "mnist-c.onnx", &pixels, &options)?.outputs;
         Ok(features.into_dimensionality().expect("[N, 256] features"))
     };
-    let images = read_array(&data.join("train-images.idx3-ubyte.gz"))?;
-    let labels = read_array(&data.join("train-labels.idx1-ubyte.gz"))?;
+    let images = read_array(&file("train", "images"))?;
+    let labels = read_array(&file("train", "labels"))?;
     let features = extract(&images.slice_axis(Axis(0), (0..rows).into()).to_owned())?;
     let mut one_hot = Array2::zeros((rows, 10));
     for (row, &label) in labels.iter().take(rows).enumerate() {
@@ -64,10 +74,10 @@ fn main() -> Result<(), JobError> {
     config.learning_rate = 0.1;
     let run = training::train_with_twin(&config, &owners_data, SessionOptions::default())?;
 
-    // Test on 2,000 test images through the extractor and each head.
-    let test_images = read_array(&data.join("t10k-images.idx3-ubyte.gz"))?;
-    let test_labels = read_array(&data.join("t10k-labels.idx1-ubyte.gz"))?;
-    let test_features = extract(&test_images.slice_axis(Axis(0), (0..2000).into()).to_owned())?;
+    // Test on 1,000 test images through the extractor and each head.
+    let test_images = read_array(&file("t10k", "images"))?;
+    let test_labels = read_array(&file("t10k", "labels"))?;
+    let test_features = extract(&test_images.slice_axis(Axis(0), (0..1000).into()).to_owned())?;
     let accuracy = |head: &DenseModel| {
         let p = head.predict(&test_features);
         let correct = p
@@ -77,14 +87,14 @@ fn main() -> Result<(), JobError> {
                 row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0 == **label as usize
             })
             .count();
-        correct as f64 / 2000.0
+        correct as f64 / 1000.0
     };
     println!("transfer learning: network C's public convolutions, a private logistic-regression head");
     println!(
         "  {rows} training images from two owners, {epochs} epochs, batch 128, 256 shared features per image"
     );
     println!(
-        "  test accuracy (2,000 images): private head {:.2}%, plaintext twin {:.2}%",
+        "  test accuracy (1,000 images): private head {:.2}%, plaintext twin {:.2}%",
         accuracy(&run.private) * 100.0,
         accuracy(&run.twin) * 100.0
     );

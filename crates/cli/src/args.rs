@@ -9,9 +9,10 @@ use std::time::Duration;
 use blindfold_cli::bench::{BenchOptions, Suite, Transport};
 use blindfold_ir::Ring;
 use blindfold_jobs::JobError;
-use blindfold_jobs::launch::{GraphInput, prediction_graph};
+use blindfold_jobs::launch::{GraphInput, parse_input_range, parse_low_high, prediction_graph};
 use blindfold_jobs::predict::{PredictFiles, PredictOptions};
 use blindfold_ml::training::{ModelKind, TrainingConfig};
+use blindfold_network::control::InputRange;
 use blindfold_onnx::ImportedModel;
 use blindfold_onnx::SigmoidMethod;
 use blindfold_runtime::Protocol;
@@ -85,6 +86,10 @@ pub enum Command {
         /// Train on the raw columns (default: standardised with privately pooled statistics).
         #[arg(long)]
         no_standardize: bool,
+        /// Train even if values could overflow fixed point (by default such
+        /// a training is refused before it starts, naming the node).
+        #[arg(long)]
+        accept_overflow_risk: bool,
         /// Write the model owner's trained model here (ONNX).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
@@ -189,6 +194,10 @@ pub struct PredictArgs {
     /// Bits of the client's Paillier modulus: 2048, 3072 or 4096.
     #[arg(long, default_value_t = 2048, value_parser = key_bits)]
     pub key_bits: u32,
+    /// Run even if the model's values could overflow fixed point on these
+    /// inputs (by default such a model is refused, naming the node).
+    #[arg(long)]
+    pub accept_overflow_risk: bool,
     /// Seconds a party waits on a silent, idle peer before the session fails.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = seconds)]
     pub timeout: f64,
@@ -416,6 +425,14 @@ pub enum RunJob {
         /// (default: outputs/SESSION).
         #[arg(long, value_name = "PATH")]
         out: Option<String>,
+        /// The range of every (scaled) input value, e.g. 0:1 for pixels
+        /// scaled by 1/255: the client's worker checks its rows against it,
+        /// the owner's worker checks that fixed point holds the model on it.
+        #[arg(long, value_name = "LOW:HIGH", value_parser = parse_low_high)]
+        input_range: Option<(f64, f64)>,
+        /// Launch without the overflow check.
+        #[arg(long)]
+        accept_overflow_risk: bool,
     },
     /// Private training: each data owner's worker reads its own table (a
     /// CSV inside its data folder); the model owner's worker writes the
@@ -443,6 +460,13 @@ pub enum RunJob {
         /// The folder, inside each receiver's data folder, for its outputs.
         #[arg(long, value_name = "PATH")]
         out: Option<String>,
+        /// The declared range of one input, PARTY:INPUT=LOW:HIGH (repeat):
+        /// its owner checks its values, the others bound the graph with it.
+        #[arg(long = "input-range", value_name = "PARTY:INPUT=LOW:HIGH", value_parser = parse_input_range)]
+        ranges: Vec<InputRange>,
+        /// Launch without the overflow check.
+        #[arg(long)]
+        accept_overflow_risk: bool,
     },
     /// What each worker holds now: connections, sessions, buffered bytes,
     /// threads (for monitoring; nothing about values).

@@ -32,6 +32,16 @@ impl CliError {
         CliError::Write { path: path.display().to_string(), reason: error.to_string() }
     }
 
+    /// What this process alone may show (in-process jobs hold every
+    /// party's data): how large an overflowing value could get.
+    pub fn private_detail(&self) -> Option<String> {
+        match self {
+            CliError::Job(error) => error.private_detail(),
+            CliError::Session(error) => error.private_detail(),
+            _ => None,
+        }
+    }
+
     /// Whether the caller can fix it by changing the command.
     pub fn is_usage(&self) -> bool {
         match self {

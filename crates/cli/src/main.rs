@@ -14,8 +14,10 @@ use std::sync::Arc;
 
 use args::{Cli, Command, GraphAction, PredictArgs, PredictProtocol};
 use blindfold_cli::bench;
-use blindfold_jobs::{predict, predict_paillier, train};
+use blindfold_jobs::predict_paillier::{self, PaillierOptions};
+use blindfold_jobs::{predict, train};
 use blindfold_network::{Config, approval, certificates, worker::Worker};
+use blindfold_runtime::OverflowPolicy;
 use clap::Parser;
 use error::CliError;
 use serde_json::Value;
@@ -32,6 +34,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
+            if let Some(detail) = error.private_detail() {
+                eprintln!("  in detail (this process holds every party's data): {detail}");
+            }
             ExitCode::from(if error.is_usage() { 2 } else { 1 })
         }
     }
@@ -47,10 +52,11 @@ fn run(cli: Cli) -> Result<(), CliError> {
             show(json, || demo.report.to_json(), || demo.to_string());
         }
         Command::Predict(args) => predict(args)?,
-        Command::Train { data, test, training, no_standardize, out, json } => {
+        Command::Train { data, test, training, no_standardize, accept_overflow_risk, out, json } => {
             let mut request = train::TrainRequest::new(training.config(data.kind), &data.label_column);
             request.classes = training.classes.map(|c| c as usize);
             request.standardize = !no_standardize;
+            request.overflow = overflow_policy(accept_overflow_risk);
             let (bar, hook) = progress::training(json);
             request.progress = Some(hook);
             let sources = train::read_sources(&data.data)?;
@@ -103,12 +109,20 @@ fn run(cli: Cli) -> Result<(), CliError> {
 
 fn predict(args: PredictArgs) -> Result<(), CliError> {
     let PredictProtocol::Session(protocol) = args.protocol else {
-        let prediction = predict_paillier::run(&args.model, &args.input, args.key_bits)?;
+        let (bar, hook) = progress::inputs(args.json);
+        let options = PaillierOptions { key_bits: args.key_bits, limit: args.limit, progress: Some(hook) };
+        let prediction = predict_paillier::run(&args.model, &args.input, &options);
+        bar.finish_and_clear();
+        let prediction = prediction?;
         show(args.json, || prediction.record(), || render::paillier_text(&prediction));
         return Ok(());
     };
     let (bar, hook) = progress::inputs(args.json);
-    let options = predict::PredictOptions { progress: Some(hook), ..args.options(protocol) };
+    let options = predict::PredictOptions {
+        progress: Some(hook),
+        overflow: overflow_policy(args.accept_overflow_risk),
+        ..args.options(protocol)
+    };
     let outcome = predict::predict_files(&args.files(), &options);
     bar.finish_and_clear();
     let outcome = outcome?;
@@ -117,6 +131,11 @@ fn predict(args: PredictArgs) -> Result<(), CliError> {
     }
     show(args.json, || outcome.record(), || render::prediction_text(&outcome));
     Ok(())
+}
+
+/// Refuse a model whose values could overflow, unless the user accepts it.
+fn overflow_policy(accept: bool) -> OverflowPolicy {
+    if accept { OverflowPolicy::Accept } else { OverflowPolicy::Refuse }
 }
 
 /// Prints one JSON record, or the text for a person.

@@ -27,10 +27,18 @@ pub fn run(args: LaunchArgs, job: RunJob) -> Result<(), CliError> {
             }
             return Ok(());
         }
-        RunJob::Predict { graph, weights, input, scale, first, out } => {
+        RunJob::Predict { graph, weights, input, scale, first, out, input_range, accept_overflow_risk } => {
             let weights = graph.weights_file(weights)?;
-            let request = launch::PredictionLaunch { weights, input, scale, first, out };
-            launch::prediction_launch(&graph.import()?, &request, timeout)
+            let request = launch::PredictionLaunch {
+                weights,
+                input,
+                scale,
+                first,
+                out,
+                input_range,
+                accept_overflow_risk,
+            };
+            launch::prediction_launch(&graph.import()?, &request, timeout)?
         }
         RunJob::Train { data, training, out } => {
             let tables =
@@ -46,8 +54,9 @@ pub fn run(args: LaunchArgs, job: RunJob) -> Result<(), CliError> {
             };
             launch::training_launch(&config, &operator, &request, timeout)?
         }
-        RunJob::Graph { file, inputs, out } => {
-            launch::graph_launch(approval::read_graph(&file)?, &inputs, out, timeout)?
+        RunJob::Graph { file, inputs, out, ranges, accept_overflow_risk } => {
+            let overflow = launch::OverflowOptions { ranges, accept_risk: accept_overflow_risk };
+            launch::graph_launch(approval::read_graph(&file)?, &inputs, out, timeout, &overflow)?
         }
     };
     eprintln!("graph {}", session.graph.hash());

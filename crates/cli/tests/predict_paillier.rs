@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use blindfold_jobs::predict_paillier;
+use blindfold_jobs::predict_paillier::{self, PaillierOptions, ROWS_PER_REQUEST};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_blindfold");
 
@@ -19,9 +19,12 @@ fn repository(path: &str) -> std::path::PathBuf {
 #[test]
 fn shipped_models_agree_with_the_plaintext() {
     for model in ["models/diabetes-linear.json", "models/diabetes-logistic.json"] {
-        let prediction =
-            predict_paillier::run(&repository(model), &repository("models/diabetes-sample.csv"), 2048)
-                .unwrap();
+        let prediction = predict_paillier::run(
+            &repository(model),
+            &repository("models/diabetes-sample.csv"),
+            &PaillierOptions::default(),
+        )
+        .unwrap();
         assert_eq!(prediction.rows, 8);
         // Encoding error: 10 terms of inputs up to ~300 with 32 fractional bits.
         assert!(prediction.max_difference() < 1e-6, "{model}: {}", prediction.max_difference());
@@ -106,33 +109,53 @@ fn a_ten_class_logistic_regression_gives_onnxruntimes_labels_and_probabilities()
 fn models_that_are_not_linear_and_mismatched_files_are_errors() {
     let sample = repository("models/diabetes-sample.csv");
     // An MLP has a ReLU: not linear in its input.
-    let error = predict_paillier::run(&repository("models/sklearn/digits-mlp.onnx"), &sample, 2048)
-        .err()
-        .expect("an error")
-        .to_string();
+    let error = predict_paillier::run(
+        &repository("models/sklearn/digits-mlp.onnx"),
+        &sample,
+        &PaillierOptions::default(),
+    )
+    .err()
+    .expect("an error")
+    .to_string();
     assert!(error.contains("Relu") && error.contains("not linear"), "{error}");
     // A feature count that does not match.
-    let error =
-        predict_paillier::run(&repository("models/sklearn/breast-cancer-logistic.onnx"), &sample, 2048)
-            .err()
-            .expect("an error")
-            .to_string();
+    let error = predict_paillier::run(
+        &repository("models/sklearn/breast-cancer-logistic.onnx"),
+        &sample,
+        &PaillierOptions::default(),
+    )
+    .err()
+    .expect("an error")
+    .to_string();
     assert!(error.contains("10 columns") && error.contains("30 features"), "{error}");
     let dir = std::env::temp_dir().join(format!("blindfold-predict-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let narrow = dir.join("narrow.json");
     std::fs::write(&narrow, r#"{"kind": "linear", "weights": [[1.0], [2.0]], "bias": [0.0]}"#).unwrap();
-    let error = predict_paillier::run(&narrow, &sample, 2048).err().expect("an error").to_string();
+    let error = predict_paillier::run(&narrow, &sample, &PaillierOptions::default())
+        .err()
+        .expect("an error")
+        .to_string();
     assert!(error.contains("10 columns") && error.contains("2 features"), "{error}");
     let broken = dir.join("broken.json");
     std::fs::write(&broken, "{not json").unwrap();
-    let error = predict_paillier::run(&broken, &sample, 2048).err().expect("an error").to_string();
+    let error = predict_paillier::run(&broken, &sample, &PaillierOptions::default())
+        .err()
+        .expect("an error")
+        .to_string();
     assert!(error.contains("broken.json"), "{error}");
     let garbage = dir.join("garbage.onnx");
     std::fs::write(&garbage, b"\x08\x07garbage").unwrap();
-    assert!(predict_paillier::run(&garbage, &sample, 2048).is_err());
+    assert!(predict_paillier::run(&garbage, &sample, &PaillierOptions::default()).is_err());
     let missing = dir.join("missing.csv");
-    assert!(predict_paillier::run(&repository("models/diabetes-linear.json"), &missing, 2048).is_err());
+    assert!(
+        predict_paillier::run(
+            &repository("models/diabetes-linear.json"),
+            &missing,
+            &PaillierOptions::default()
+        )
+        .is_err()
+    );
 }
 
 /// A headerless table whose first row begins with a byte-order mark: every
@@ -145,7 +168,9 @@ fn no_row_is_lost_and_the_count_read_is_reported() {
     std::fs::create_dir_all(&dir).unwrap();
     let bom = dir.join("bom.csv");
     std::fs::write(&bom, format!("\u{feff}{}\n", rows.join("\n"))).unwrap();
-    let prediction = predict_paillier::run(&repository("models/diabetes-linear.json"), &bom, 2048).unwrap();
+    let prediction =
+        predict_paillier::run(&repository("models/diabetes-linear.json"), &bom, &PaillierOptions::default())
+            .unwrap();
     assert_eq!(prediction.rows, rows.len());
     let command = |json: bool| {
         let mut command = Command::new(BINARY);
@@ -163,13 +188,39 @@ fn no_row_is_lost_and_the_count_read_is_reported() {
     assert!(command(false).contains(&format!("read {} row(s)", rows.len())));
 }
 
-/// All 442 patients of ../shared/data/diabetes: the encrypted linear
-/// regression equals the plaintext model within 1e-6 relative error.
+/// More rows than one request holds: every row comes back, in order, and
+/// `limit` cuts the input; progress is reported per request.
 #[test]
-#[ignore = "needs ../shared/data/diabetes/diabetes.csv beside the checkout"]
+fn rows_go_in_requests_of_a_bounded_size() {
+    let dir = std::env::temp_dir().join(format!("blindfold-predict-chunks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("double.json");
+    std::fs::write(&model, r#"{"kind": "linear", "weights": [[2.0]], "bias": [0.5]}"#).unwrap();
+    let rows = ROWS_PER_REQUEST + 7;
+    let input = dir.join("rows.csv");
+    let text: Vec<String> = (0..rows).map(|i| format!("{}", i as f64 / 8.0)).collect();
+    std::fs::write(&input, format!("x\n{}\n", text.join("\n"))).unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = std::sync::Arc::clone(&seen);
+    let progress: std::sync::Arc<dyn Fn(usize, usize) + Send + Sync> =
+        std::sync::Arc::new(move |done, total| record.lock().unwrap().push((done, total)));
+    let options = PaillierOptions { progress: Some(progress), ..PaillierOptions::default() };
+    let prediction = predict_paillier::run(&model, &input, &options).unwrap();
+    assert_eq!(prediction.rows, rows);
+    for (i, &y) in prediction.result.outputs.iter().enumerate() {
+        assert!((y - (2.0 * i as f64 / 8.0 + 0.5)).abs() < 1e-6, "row {i}: {y}");
+    }
+    assert_eq!(*seen.lock().unwrap(), [(ROWS_PER_REQUEST, rows), (rows, rows)]);
+    let limited = PaillierOptions { limit: Some(5), ..PaillierOptions::default() };
+    assert_eq!(predict_paillier::run(&model, &input, &limited).unwrap().result.outputs.len(), 5);
+}
+
+/// All 442 patients of data/diabetes.csv: the encrypted linear regression
+/// equals the plaintext model within 1e-6 relative error.
+#[test]
 fn encrypted_diabetes_predictions_equal_the_plaintext_ones() {
     use blindfold_paillier::{Client, FixedPoint, LinearModel, PrivateKey, Server};
-    let path = repository("../shared/data/diabetes/diabetes.csv");
+    let path = repository("data/diabetes.csv");
     let table = blindfold_jobs::input::read_matrix(&path).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((table.rows, table.columns), (442, 11));
     let features: Vec<f64> = table.values.chunks(11).flat_map(|row| row[..10].to_vec()).collect();

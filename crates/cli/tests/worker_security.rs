@@ -87,7 +87,14 @@ fn errors_that_cross_parties_carry_no_position_or_value() {
     let workers = Workers::new("sanitised", 10.0);
     workers.approve("a", 16);
     let (_, position) = planted_images(&workers);
-    let output = workers.predict_file("a", 16, "planted.npy", "planted").output().unwrap();
+    // The declared range catches the planted pixel first, without its value.
+    let output = workers.predict_file("a", 16, "planted.npy", "ranged").output().unwrap();
+    let said = text(&output);
+    assert!(said.contains("input 'image' has values outside its declared range [0, 1]"), "{said}");
+    assert!(!said.contains("1e17") && !said.contains("1e+17"), "{said}");
+    // Without the check, the encoding refuses it, again without its value.
+    let output =
+        workers.predict_file("a", 16, "planted.npy", "planted").arg("--accept-overflow-risk").output().unwrap();
     let said = text(&output);
     assert!(!output.status.success(), "an unencodable input ran: {said}");
     assert!(said.contains("outside the representable range"), "{said}");
@@ -113,8 +120,10 @@ fn partial_start(workers: &Workers, left_out: &str) -> Vec<(String, ControlStrea
         scale: None,
         first: 0,
         out: None,
+        input_range: Some((0.0, 1.0)),
+        accept_overflow_risk: false,
     };
-    let launch = prediction_launch(&model, &request, config.timeout);
+    let launch = prediction_launch(&model, &request, config.timeout).unwrap();
     let identity = Identity::load(config, OPERATOR).unwrap();
     let session = blindfold_runtime::session_id();
     let mut streams = Vec::new();
@@ -126,6 +135,7 @@ fn partial_start(workers: &Workers, left_out: &str) -> Vec<(String, ControlStrea
             parties: launch.parties.clone(),
             timeout_ms: launch.timeout.as_millis() as u64,
             part: launch.parts.get(party).cloned().unwrap_or_default(),
+            overflow: launch.overflow.clone(),
         };
         control::send(&mut stream, &Request::Prepare(request)).unwrap();
         assert!(matches!(control::receive::<Reply>(&mut stream).unwrap(), Reply::Prepared { .. }));

@@ -107,7 +107,7 @@ fn killing_a_worker_mid_session_ends_the_others_naming_it_and_the_rest_keep_serv
 /// The diabetes table standardised (as owners would with agreed public
 /// constants), split in two hospitals' CSV files on their own disks.
 fn diabetes_tables(local: &LocalWorkers) -> Vec<ndarray::Array2<f64>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/diabetes/diabetes.csv");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/diabetes.csv");
     let text = std::fs::read_to_string(&path).unwrap();
     let mut lines = text.lines();
     let header = lines.next().unwrap().to_string();

@@ -360,6 +360,13 @@ impl GraphBuilder {
         self.push(Op::Polynomial { source: tensor.0, coefficients: coefficients.to_vec() }, None)
     }
 
+    /// `tensor`, unchanged, declared to lie in [−bound, bound] by how it was
+    /// built (no work at run time; the overflow analysis relies on it, so
+    /// only a bound that holds by construction belongs here).
+    pub fn bounded(&mut self, tensor: Tensor, bound: f64) -> Result<Tensor> {
+        self.push(Op::Bounded { source: tensor.0, bound }, None)
+    }
+
     /// 1 where `tensor` ≥ 0, else 0, exactly (an integer tensor).
     pub fn drelu(&mut self, tensor: Tensor) -> Result<Tensor> {
         match self.comparison_bits {
@@ -500,6 +507,7 @@ impl GraphBuilder {
         let clamped = self.sub(x, above)?;
         let clamped = self.add(clamped, below)?;
         let clamped = self.reshape(clamped, &shape)?;
+        let clamped = self.bounded(clamped, SIGMOID_CLAMP)?;
         let scaled = self.scale(clamped, 1.0 / SIGMOID_CLAMP)?;
         self.polynomial(scaled, &SIGMOID_CLAMPED_COEFFICIENTS)
     }

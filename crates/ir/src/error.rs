@@ -19,6 +19,9 @@ pub enum GraphError {
     /// An argument of the op is invalid.
     #[error("{node} ({op}): {reason}")]
     InvalidArgument { node: NodeId, op: &'static str, reason: String },
+    /// A value with more elements than a graph allows.
+    #[error("{node} ({op}): a value of shape {shape:?} ({elements} elements) is more than the limit of {limit} elements", limit = crate::types::MAX_ELEMENTS)]
+    TooLarge { node: NodeId, op: &'static str, shape: Vec<usize>, elements: String },
     /// An operand refers to a node that does not exist or comes later.
     #[error("{node} ({op}): operand {operand} is not an earlier node of this graph")]
     UnknownOperand { node: NodeId, op: &'static str, operand: NodeId },

@@ -93,7 +93,10 @@ impl GraphBuilder {
             | Op::Drelu { .. }
             | Op::DreluBounded { .. }
             | Op::Output { .. } => {}
-            Op::Share { source } | Op::Reveal { source, .. } | Op::Truncate { source, .. } => {
+            Op::Share { source }
+            | Op::Reveal { source, .. }
+            | Op::Truncate { source, .. }
+            | Op::Bounded { source, .. } => {
                 if wanted(source) {
                     out.push((*source, g));
                 }

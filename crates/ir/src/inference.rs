@@ -6,11 +6,35 @@ use blindfold_ring::broadcast_shapes;
 use crate::error::{GraphError, Result};
 use crate::graph::Graph;
 use crate::op::{NodeId, Op};
-use crate::types::{DType, ValueType, Visibility};
+use crate::types::{DType, MAX_ELEMENTS, ValueType, Visibility};
 
 /// The type of `op` as node `id` of `graph` (which holds the earlier nodes).
-/// `declared` is the type an input or constant was declared with.
+/// `declared` is the type an input or constant was declared with. A value
+/// of more than [`MAX_ELEMENTS`] elements is an error, found before anything
+/// allocates it.
 pub(crate) fn infer(graph: &Graph, id: NodeId, op: &Op, declared: Option<&ValueType>) -> Result<ValueType> {
+    if let Some(declared) = declared {
+        check_size(id, op.name(), &declared.shape)?;
+    }
+    let ty = infer_type(graph, id, op, declared)?;
+    check_size(id, op.name(), &ty.shape)?;
+    Ok(ty)
+}
+
+/// `shape` has at most [`MAX_ELEMENTS`] elements (its product does not wrap).
+fn check_size(node: NodeId, op: &'static str, shape: &[usize]) -> Result<()> {
+    match shape.iter().try_fold(1usize, |count, &d| count.checked_mul(d)) {
+        Some(count) if count <= MAX_ELEMENTS => Ok(()),
+        count => Err(GraphError::TooLarge {
+            node,
+            op,
+            shape: shape.to_vec(),
+            elements: count.map_or_else(|| "more than 2^64".into(), |c| c.to_string()),
+        }),
+    }
+}
+
+fn infer_type(graph: &Graph, id: NodeId, op: &Op, declared: Option<&ValueType>) -> Result<ValueType> {
     let name = op.name();
     let operand_types = op
         .operands()
@@ -131,6 +155,12 @@ pub(crate) fn infer(graph: &Graph, id: NodeId, op: &Op, declared: Option<&ValueT
             })
         }
         Op::Neg { .. } => Ok(operand_types[0].clone()),
+        Op::Bounded { bound, .. } => {
+            if !(bound.is_finite() && *bound > 0.0) {
+                return Err(context.invalid(format!("bound {bound} is not a positive number")));
+            }
+            Ok(operand_types[0].clone())
+        }
         Op::Drelu { .. } => Ok(ValueType { dtype: DType::Integer, ..operand_types[0].clone() }),
         Op::DreluBounded { bits, .. } => {
             let ring_bits = context.ring_bits();
@@ -148,10 +178,11 @@ pub(crate) fn infer(graph: &Graph, id: NodeId, op: &Op, declared: Option<&ValueT
                     geometry.padding
                 )));
             }
+            let window = kernel.0.saturating_mul(kernel.1);
             let shape = match source.shape.as_slice() {
                 &[n, c, h, w] => geometry
                     .output_size((h, w), *kernel)
-                    .map(|(oh, ow)| vec![n, c, oh, ow, kernel.0 * kernel.1])
+                    .map(|(oh, ow)| vec![n, c, oh, ow, window])
                     .ok_or_else(|| {
                         context.invalid(format!("a {kernel:?} window does not fit {:?}", source.shape))
                     })?,
@@ -224,7 +255,7 @@ pub(crate) fn infer(graph: &Graph, id: NodeId, op: &Op, declared: Option<&ValueT
         }
         Op::Reshape { shape, .. } => {
             let source = &operand_types[0];
-            if shape.iter().product::<usize>() != source.len() {
+            if shape.iter().try_fold(1usize, |count, &d| count.checked_mul(d)) != Some(source.len()) {
                 return Err(context.shapes(&source.shape, shape, "element counts differ".into()));
             }
             Ok(ValueType { shape: shape.clone(), ..source.clone() })

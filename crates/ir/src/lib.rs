@@ -36,7 +36,7 @@ pub use graph::{Graph, Node};
 pub use inference::matmul_shape;
 pub use op::{NodeId, Op, ShareAction};
 pub use sigmoid::{SigmoidMethod, UnknownSigmoid};
-pub use types::{DType, Ring, UnknownRing, ValueType, Visibility};
+pub use types::{DType, MAX_ELEMENTS, Ring, UnknownRing, ValueType, Visibility};
 pub use values::{Inputs, Outputs};
 
 #[cfg(test)]

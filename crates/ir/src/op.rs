@@ -105,6 +105,14 @@ pub enum Op {
         source: NodeId,
         bits: u32,
     },
+    /// The source, unchanged, with the builder's guarantee that every
+    /// element lies in [−bound, bound] because of how it was built (a
+    /// clamp, a converging iteration). No party does any work for it; the
+    /// overflow analysis (`protocols::bounds`) relies on it.
+    Bounded {
+        source: NodeId,
+        bound: f64,
+    },
     /// Σ coefficients[i] · x^i with public real coefficients.
     Polynomial {
         source: NodeId,
@@ -187,7 +195,8 @@ impl Op {
             | Op::Concat { .. }
             | Op::Windows2d { .. }
             | Op::Slice { .. }
-            | Op::Gather { .. } => ShareAction::Local,
+            | Op::Gather { .. }
+            | Op::Bounded { .. } => ShareAction::Local,
             Op::Mul { .. } | Op::MatMul { .. } | Op::Conv2d { .. } => ShareAction::Product,
             Op::Truncate { .. } => ShareAction::Truncation,
             Op::Drelu { .. } | Op::DreluBounded { .. } => ShareAction::Comparison,
@@ -221,6 +230,7 @@ impl Op {
             Op::Windows2d { .. } => "windows2d",
             Op::Slice { .. } => "slice",
             Op::Gather { .. } => "gather",
+            Op::Bounded { .. } => "bounded",
         }
     }
 
@@ -242,7 +252,8 @@ impl Op {
             | Op::DreluBounded { source, .. }
             | Op::Windows2d { source, .. }
             | Op::Slice { source, .. }
-            | Op::Gather { source, .. } => vec![*source],
+            | Op::Gather { source, .. }
+            | Op::Bounded { source, .. } => vec![*source],
             Op::Add { left, right }
             | Op::Sub { left, right }
             | Op::Mul { left, right }

@@ -138,3 +138,23 @@ fn a_tampered_graph_is_refused_when_read() {
     nodes[4] = Node { op: Op::Neg { source: NodeId(9) }, ty: nodes[4].ty.clone() };
     assert!(matches!(Graph::new(Ring::Z64, 16, nodes).unwrap_err(), GraphError::UnknownOperand { .. }));
 }
+
+#[test]
+fn values_too_large_to_allocate_are_refused_when_built() {
+    let mut g = GraphBuilder::new();
+    // Dimensions whose product wraps, and a product just over the limit.
+    for shape in [vec![1usize << 40, 1 << 40], vec![MAX_ELEMENTS + 1], vec![usize::MAX, 2]] {
+        let error = g.private_input("client", &format!("x{}", shape.len()), &shape).unwrap_err();
+        assert!(matches!(error, GraphError::TooLarge { .. }), "{shape:?}: {error}");
+        assert!(error.to_string().contains("limit"), "{error}");
+    }
+    // A convolution padded without end: refused, not allocated.
+    let x = g.private_input("client", "image", &[1, 1, 8, 8]).unwrap();
+    let f = g.private_input("owner", "filter", &[1, 1, 3, 3]).unwrap();
+    let huge = Conv2dGeometry { stride: (1, 1), padding: (1 << 20, 1 << 20, 1 << 20, 1 << 20) };
+    assert!(matches!(g.conv2d(x, f, huge).unwrap_err(), GraphError::TooLarge { .. }));
+    let wrapping = Conv2dGeometry { stride: (1, 1), padding: (usize::MAX, 1, 1, 1) };
+    assert!(g.conv2d(x, f, wrapping).is_err());
+    let window = g.max_pool2d(x, (1 << 33, 1 << 33), huge);
+    assert!(window.is_err());
+}

@@ -100,6 +100,14 @@ impl std::str::FromStr for Ring {
     }
 }
 
+/// The most elements one value of a graph may have: 2^28, that is 2 GiB of
+/// Z_2^64 shares or 4 GiB of Z_2^128 shares at each party that holds it. A
+/// larger value (a huge declared input, a convolution padded without end)
+/// is refused when the graph is built or decoded, before anything
+/// allocates it. A constant, so that a graph valid at one party is valid at
+/// all.
+pub const MAX_ELEMENTS: usize = 1 << 28;
+
 /// Shape, dtype and visibility of a value.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ValueType {

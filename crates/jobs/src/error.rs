@@ -59,6 +59,17 @@ pub enum JobError {
 }
 
 impl JobError {
+    /// What only this process may show: where in an input a bad value is,
+    /// how large a value that overflows could get. In-process jobs hold
+    /// every party's data, so their caller may see it.
+    pub fn private_detail(&self) -> Option<String> {
+        match self {
+            JobError::Session(error) => error.private_detail(),
+            JobError::Training(TrainingError::Session(error)) => error.private_detail(),
+            _ => None,
+        }
+    }
+
     /// A file error from an I/O error.
     pub fn file(path: &std::path::Path, error: impl std::fmt::Display) -> JobError {
         JobError::File { path: path.display().to_string(), reason: error.to_string() }
@@ -77,6 +88,7 @@ impl JobError {
             | JobError::Graph(_)
             | JobError::Paillier(_) => true,
             JobError::Training(TrainingError::Graph(_) | TrainingError::NoData) => true,
+            JobError::Session(RuntimeError::Overflow(_)) => true,
             JobError::WorkerStart { .. }
             | JobError::Session(_)
             | JobError::Network(_)

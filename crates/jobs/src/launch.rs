@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use blindfold_ir::Graph;
 use blindfold_ir::parties::{MODEL_OWNER, PREDICTION_CLIENT, PRODUCER, SERVERS};
+use blindfold_ir::{Graph, Op};
 use blindfold_ml::training::{self, ModelKind, TrainingConfig};
 use blindfold_network::Config;
-use blindfold_network::control::{InputSource, PartyRequest, TableShape};
+use blindfold_network::control::{InputRange, InputSource, OverflowCheck, PartyRequest, TableShape};
 use blindfold_network::launcher::{Launch, Launched, describe};
 use blindfold_onnx::{ImportOptions, ImportedModel, SigmoidMethod, import};
 use serde_json::json;
@@ -42,6 +42,11 @@ pub struct PredictionLaunch {
     pub first: usize,
     /// Where the client writes its outputs (in its data folder).
     pub out: Option<String>,
+    /// The range every (scaled) input value lies in: the client's worker
+    /// checks its rows against it, the owner's bounds the model on it.
+    pub input_range: Option<(f64, f64)>,
+    /// Run without the overflow check (the operator accepts the risk).
+    pub accept_overflow_risk: bool,
 }
 
 /// Every party of a prediction: Pond's three, the owner, the client.
@@ -50,8 +55,29 @@ pub fn prediction_parties() -> Vec<String> {
 }
 
 /// The session a prediction launches: the owner's worker reads the model's
-/// weights, the client's its rows; only the client receives.
-pub fn prediction_launch(model: &ImportedModel, request: &PredictionLaunch, timeout: Duration) -> Launch {
+/// weights, the client's its rows; only the client receives. Without an
+/// input range the overflow check has nothing to bound the model on: an
+/// error, unless the operator accepts the risk.
+pub fn prediction_launch(
+    model: &ImportedModel,
+    request: &PredictionLaunch,
+    timeout: Duration,
+) -> Result<Launch> {
+    let overflow = match (request.input_range, request.accept_overflow_risk) {
+        (_, true) => OverflowCheck::Accepted,
+        (Some((low, high)), false) => {
+            let range = InputRange { party: PREDICTION_CLIENT.into(), input: model.input.clone(), low, high };
+            OverflowCheck::Ranges(vec![checked_range(range)?])
+        }
+        (None, false) => {
+            return Err(JobError::Invalid(
+                "give the range of the client's (scaled) input values, --input-range LOW:HIGH (e.g. 0:1 for \
+                 pixels scaled by 1/255), so that the model owner's worker can check that fixed point holds the \
+                 model; or --accept-overflow-risk"
+                    .into(),
+            ));
+        }
+    };
     let parts = BTreeMap::from([
         (
             MODEL_OWNER.to_string(),
@@ -73,7 +99,37 @@ pub fn prediction_launch(model: &ImportedModel, request: &PredictionLaunch, time
             },
         ),
     ]);
-    Launch { graph: model.graph.clone(), parties: prediction_parties(), parts, timeout }
+    Ok(Launch { graph: model.graph.clone(), parties: prediction_parties(), parts, timeout, overflow })
+}
+
+/// A declared range of finite numbers, low ≤ high.
+fn checked_range(range: InputRange) -> Result<InputRange> {
+    if range.low.is_finite() && range.high.is_finite() && range.low <= range.high {
+        return Ok(range);
+    }
+    Err(JobError::Invalid(format!(
+        "the range [{}, {}] of {}'s input '{}' is not a range of finite numbers",
+        range.low, range.high, range.party, range.input
+    )))
+}
+
+/// `LOW:HIGH`: a prediction input's declared range.
+pub fn parse_low_high(text: &str) -> Result<(f64, f64)> {
+    let number = |part: &str| part.trim().parse::<f64>().ok();
+    match text.split_once(':').and_then(|(low, high)| Some((number(low)?, number(high)?))) {
+        Some(range) => Ok(range),
+        None => Err(JobError::Invalid(format!("'{text}': expected LOW:HIGH"))),
+    }
+}
+
+/// `PARTY:INPUT=LOW:HIGH`: a graph input's declared range.
+pub fn parse_input_range(text: &str) -> Result<InputRange> {
+    let invalid = || JobError::Invalid(format!("'{text}': expected PARTY:INPUT=LOW:HIGH"));
+    let (name, numbers) = text.split_once('=').ok_or_else(invalid)?;
+    let (party, input) =
+        name.split_once(':').filter(|(p, i)| !p.is_empty() && !i.is_empty()).ok_or_else(invalid)?;
+    let (low, high) = parse_low_high(numbers).map_err(|_| invalid())?;
+    Ok(InputRange { party: party.into(), input: input.into(), low, high })
 }
 
 /// The operator's record of a launched session (no values: it has none).
@@ -131,13 +187,24 @@ impl std::str::FromStr for GraphInput {
     }
 }
 
+/// How a graph launch is checked for overflow: declared input ranges, or
+/// the operator's acceptance of the risk.
+#[derive(Clone, Debug, Default)]
+pub struct OverflowOptions {
+    pub ranges: Vec<InputRange>,
+    pub accept_risk: bool,
+}
+
 /// The session of any graph: `PARTY:INPUT=PATH` inputs, read by their
-/// owners; outputs into `out` in each receiver's data folder.
+/// owners; outputs into `out` in each receiver's data folder. Unless the
+/// risk is accepted, some party must know every input (its own exactly,
+/// the rest by a declared range), so that it can check the graph.
 pub fn graph_launch(
     graph: Graph,
     inputs: &[GraphInput],
     out: Option<String>,
     timeout: Duration,
+    overflow: &OverflowOptions,
 ) -> Result<Launch> {
     let mut parties: Vec<String> = SERVERS.iter().chain([&PRODUCER]).map(|s| s.to_string()).collect();
     for party in graph.parties() {
@@ -160,7 +227,36 @@ pub fn graph_launch(
             rows: None,
         });
     }
-    Ok(Launch { graph, parties, parts, timeout })
+    let overflow = if overflow.accept_risk {
+        OverflowCheck::Accepted
+    } else {
+        let ranges = overflow.ranges.iter().cloned().map(checked_range).collect::<Result<Vec<_>>>()?;
+        let inputs: Vec<(String, String)> = graph
+            .nodes()
+            .iter()
+            .filter_map(|node| match &node.op {
+                Op::Input { party, name } => Some((party.clone(), name.clone())),
+                _ => None,
+            })
+            .collect();
+        let unranged = |party: &str| {
+            inputs
+                .iter()
+                .filter(|(p, i)| p != party && !ranges.iter().any(|r| &r.party == p && &r.input == i))
+                .map(|(p, i)| format!("{p}:{i}"))
+                .collect::<Vec<_>>()
+        };
+        if !parties.iter().any(|party| unranged(party).is_empty()) {
+            let missing = parties.iter().map(|p| unranged(p)).min_by_key(Vec::len).unwrap_or_default();
+            return Err(JobError::Invalid(format!(
+                "no party knows every input to check the graph for overflow: declare the range of {} \
+                 (--input-range PARTY:INPUT=LOW:HIGH), or --accept-overflow-risk",
+                missing.join(", ")
+            )));
+        }
+        OverflowCheck::Ranges(ranges)
+    };
+    Ok(Launch { graph, parties, parts, timeout, overflow })
 }
 
 /// A networked training run: each data owner's worker reads its own table.
@@ -255,5 +351,8 @@ pub fn training_launch(
     }
     parties.push(MODEL_OWNER.to_string());
     parts.insert(MODEL_OWNER.to_string(), PartyRequest { inputs: Vec::new(), outputs: request.out.clone() });
-    Ok(Launch { graph: plan.graph, parties, parts, timeout })
+    // SGD's weights have no bound ahead of time: an interval analysis of
+    // the unrolled steps widens past any ring. The in-process `train`
+    // checks the same graph on the actual values (docs/security.md).
+    Ok(Launch { graph: plan.graph, parties, parts, timeout, overflow: OverflowCheck::Accepted })
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use blindfold_ir::parties::PREDICTION_CLIENT;
 use blindfold_onnx::{ImportOptions, ImportedModel, SigmoidMethod, import};
-use blindfold_runtime::{Protocol, Report, Session, SessionOptions};
+use blindfold_runtime::{OverflowPolicy, Protocol, Report, Session, SessionOptions};
 use ndarray::{ArrayD, Axis, IxDyn, concatenate};
 use serde_json::{Value, json};
 
@@ -35,6 +35,9 @@ pub struct PredictOptions {
     pub timeout: Duration,
     /// When set, the session stops before its next op.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Refuse (the default) or run a model whose values could overflow
+    /// fixed point on these inputs.
+    pub overflow: OverflowPolicy,
     /// Called after each batch with the inputs done so far and all inputs.
     pub progress: Option<Arc<dyn Fn(usize, usize) + Send + Sync>>,
 }
@@ -48,6 +51,7 @@ impl Default for PredictOptions {
             comparison_bits: None,
             compare_plaintext: false,
             output: None,
+            overflow: OverflowPolicy::Refuse,
             timeout: Duration::from_secs(60),
             cancel: None,
             progress: None,
@@ -141,6 +145,7 @@ pub fn predict(
         let session_options = SessionOptions {
             timeout: options.timeout,
             cancel: options.cancel.clone(),
+            overflow: options.overflow,
             ..SessionOptions::default()
         };
         let mut result = Session::new(model.graph.clone())

@@ -8,6 +8,7 @@
 //! JSON weights file.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use blindfold_onnx::linear::{Labels, LinearPipeline, Norm, PostTransform as OnnxPost};
@@ -88,10 +89,34 @@ pub struct Prediction {
     pub bytes_to_client: usize,
 }
 
-pub fn run(model_path: &Path, input: &Path, key_bits: u32) -> Result<Prediction> {
+/// Rows per request: the messages of one chunk (about 5 KB per feature
+/// per row at 2048 bits) stay in memory, not the whole file's.
+pub const ROWS_PER_REQUEST: usize = 1000;
+
+/// How to run an encrypted prediction.
+#[derive(Clone)]
+pub struct PaillierOptions {
+    /// Bits of the client's modulus (2048, 3072 or 4096).
+    pub key_bits: u32,
+    /// Only the first rows of the input.
+    pub limit: Option<usize>,
+    /// Called after each request with the rows done and all rows.
+    pub progress: Option<Arc<dyn Fn(usize, usize) + Send + Sync>>,
+}
+
+impl Default for PaillierOptions {
+    fn default() -> PaillierOptions {
+        PaillierOptions { key_bits: 2048, limit: None, progress: None }
+    }
+}
+
+/// The client encrypts `input`'s rows under a fresh key, the server scores
+/// them with the model at `model_path`, the client decrypts: in requests
+/// of [`ROWS_PER_REQUEST`] rows, beside the plaintext model.
+pub fn run(model_path: &Path, input: &Path, options: &PaillierOptions) -> Result<Prediction> {
     let encrypted = read_model(model_path)?;
     let model = encrypted.model;
-    let x = read_matrix(input)?;
+    let mut x = read_matrix(input)?;
     if x.columns != model.features() {
         return Err(JobError::Invalid(format!(
             "{}: {} columns, the model takes {} features",
@@ -100,22 +125,42 @@ pub fn run(model_path: &Path, input: &Path, key_bits: u32) -> Result<Prediction>
             model.features()
         )));
     }
+    if let Some(limit) = options.limit.filter(|&limit| limit < x.rows) {
+        x.rows = limit;
+        x.values.truncate(limit * x.columns);
+    }
     let format = FixedPoint::default();
     let started = Instant::now();
-    let key = PrivateKey::generate(key_bits)?;
+    let key = PrivateKey::generate(options.key_bits)?;
     let keygen_s = started.elapsed().as_secs_f64();
     let kernel = key.public_key().kernel().name();
     let client = Client::new(key.clone(), format);
     let mut server = Server::new(model.clone());
-    let started = Instant::now();
-    let request = client.request(&x.values, x.rows, x.columns)?;
-    let encrypt_s = started.elapsed().as_secs_f64();
-    let started = Instant::now();
-    let response = server.respond(&request)?;
-    let server_s = started.elapsed().as_secs_f64();
-    let started = Instant::now();
-    let result = client.read(&response)?;
-    let decrypt_s = started.elapsed().as_secs_f64();
+    let (mut encrypt_s, mut server_s, mut decrypt_s) = (0.0, 0.0, 0.0);
+    let (mut bytes_to_server, mut bytes_to_client) = (0, 0);
+    let mut result = blindfold_paillier::Prediction { outputs: Vec::new(), columns: 0, labels: None };
+    for (index, rows) in x.values.chunks(ROWS_PER_REQUEST * x.columns.max(1)).enumerate() {
+        let count = rows.len() / x.columns.max(1);
+        let started = Instant::now();
+        let request = client.request(rows, count, x.columns)?;
+        encrypt_s += started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        let response = server.respond(&request)?;
+        server_s += started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        let part = client.read(&response)?;
+        decrypt_s += started.elapsed().as_secs_f64();
+        (bytes_to_server, bytes_to_client) =
+            (bytes_to_server + request.len(), bytes_to_client + response.len());
+        result.columns = part.columns;
+        result.outputs.extend(part.outputs);
+        if let Some(labels) = part.labels {
+            result.labels.get_or_insert_with(Vec::new).extend(labels);
+        }
+        if let Some(progress) = &options.progress {
+            progress((index * ROWS_PER_REQUEST + count).min(x.rows), x.rows);
+        }
+    }
     Ok(Prediction {
         model: model_path.display().to_string(),
         input: input.display().to_string(),
@@ -124,14 +169,14 @@ pub fn run(model_path: &Path, input: &Path, key_bits: u32) -> Result<Prediction>
         label_output: encrypted.label_output,
         plaintext: model.predict(&x.values),
         result,
-        key_bits,
+        key_bits: options.key_bits,
         kernel,
         keygen_s,
         encrypt_s,
         server_s,
         decrypt_s,
-        bytes_to_server: request.len(),
-        bytes_to_client: response.len(),
+        bytes_to_server,
+        bytes_to_client,
     })
 }
 

@@ -14,7 +14,7 @@ use blindfold_ml::metrics::{accuracy, r_squared};
 use blindfold_ml::standardize::{OwnerColumns, pooled_statistics};
 use blindfold_ml::training::{self, DenseModel, ModelKind, TrainingConfig};
 use blindfold_onnx::{OutputActivation, dense_model};
-use blindfold_runtime::{OutputHook, ProgressHook, SessionOptions};
+use blindfold_runtime::{OutputHook, OverflowPolicy, ProgressHook, SessionOptions};
 use ndarray::{Array1, Array2, ArrayD, Axis};
 use serde_json::{Value, json};
 
@@ -45,6 +45,9 @@ pub struct TrainRequest {
     pub progress: Option<Arc<dyn Fn(TrainingProgress) + Send + Sync>>,
     /// When set, the session stops before its next op.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Refuse (the default) or run a training whose values could
+    /// overflow fixed point.
+    pub overflow: OverflowPolicy,
 }
 
 impl TrainRequest {
@@ -57,6 +60,7 @@ impl TrainRequest {
             standardize: true,
             progress: None,
             cancel: None,
+            overflow: OverflowPolicy::Refuse,
         }
     }
 }
@@ -270,7 +274,11 @@ pub fn train(
 /// The session's hooks: progress per node with the epoch and the last
 /// revealed loss, and the cancel flag.
 fn session_options(request: &TrainRequest, plan: &training::TrainingGraph) -> SessionOptions {
-    let mut options = SessionOptions { cancel: request.cancel.clone(), ..SessionOptions::default() };
+    let mut options = SessionOptions {
+        cancel: request.cancel.clone(),
+        overflow: request.overflow,
+        ..SessionOptions::default()
+    };
     let Some(report) = request.progress.clone() else { return options };
     let epoch_ends = plan.epoch_ends.clone();
     let last_loss: Arc<Mutex<Option<(String, f64)>>> = Arc::new(Mutex::new(None));

@@ -1,4 +1,4 @@
-//! Private training on the diabetes table (../shared/data/diabetes): two
+//! Private training on the diabetes table (data/diabetes.csv): two
 //! hospitals' CSV files, private linear regression beside its plaintext
 //! twin, the ONNX model it makes, and the errors for bad files.
 
@@ -14,7 +14,7 @@ use ndarray::{ArrayD, IxDyn};
 
 /// Writes the table's rows `from..to` (data rows, 0-based) with the header.
 fn split(dir: &Path, name: &str, from: usize, to: usize, transform: impl Fn(&str) -> String) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/diabetes/diabetes.csv");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/diabetes.csv");
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines();
     let header = lines.next().unwrap();

@@ -142,6 +142,11 @@ pub fn default_precision() -> (Ring, u32) {
     (Ring::Z128, 32)
 }
 
+/// The most weights and biases a trained model may have: 2^24 (16.8
+/// million), so that the shares, masks and updates of one step stay near a
+/// gigabyte in Z_2^128.
+pub const MAX_PARAMETERS: usize = 1 << 24;
+
 /// The training graph and what the caller needs to run and read it.
 pub struct TrainingGraph {
     pub graph: Graph,
@@ -212,6 +217,18 @@ pub fn build(
         _ => vec![features, outputs],
     };
     let layers: Vec<(usize, usize)> = widths.windows(2).map(|w| (w[0], w[1])).collect();
+    let parameters = layers
+        .iter()
+        .try_fold(0usize, |total, &(fan_in, fan_out)| {
+            total.checked_add(fan_in.checked_mul(fan_out)?)?.checked_add(fan_out)
+        })
+        .filter(|&total| total <= MAX_PARAMETERS);
+    if parameters.is_none() {
+        return Err(invalid(format!(
+            "layers {widths:?} have more than the limit of {MAX_PARAMETERS} parameters (each is held, \
+             masked and updated under sharing at every step)"
+        )));
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let mut parameters: Vec<(Tensor, Tensor)> = Vec::new();
     for &(fan_in, fan_out) in &layers {

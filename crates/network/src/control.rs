@@ -62,6 +62,33 @@ pub struct SessionRequest {
     pub parties: Vec<String>,
     pub timeout_ms: u64,
     pub part: PartyRequest,
+    /// What the session assumes of the inputs, and whether a possible
+    /// overflow refuses it ([`OverflowCheck`]); the same at every party.
+    pub overflow: OverflowCheck,
+}
+
+/// The overflow check of a networked session (`protocols::headroom`).
+/// Each party checks that its own inputs lie in their declared ranges;
+/// a party that knows every input (its own exactly, the others by a
+/// declared range) bounds every value of the graph and refuses the
+/// session if fixed point could overflow. The ranges are public: part of
+/// what the operator launched.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum OverflowCheck {
+    /// Run without the check (the launching operator accepted the risk).
+    #[default]
+    Accepted,
+    /// Check, with these declared input ranges.
+    Ranges(Vec<InputRange>),
+}
+
+/// Every element of one graph input lies in `[low, high]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InputRange {
+    pub party: String,
+    pub input: String,
+    pub low: f64,
+    pub high: f64,
 }
 
 /// Operator → worker. (New variants go last: postcard numbers them.)

@@ -15,7 +15,9 @@ use blindfold_runtime::Report;
 use rustls::StreamOwned;
 
 use crate::config::Config;
-use crate::control::{self, Holdings, PartyRequest, Reply, Request, SessionRequest, TableShape};
+use crate::control::{
+    self, Holdings, OverflowCheck, PartyRequest, Reply, Request, SessionRequest, TableShape,
+};
 use crate::error::{NetworkError, Result};
 use crate::frame::Role;
 use crate::identity::Identity;
@@ -32,6 +34,8 @@ pub struct Launch {
     pub parts: BTreeMap<String, PartyRequest>,
     /// How long a party waits on a silent, idle peer.
     pub timeout: Duration,
+    /// The overflow check every party runs before the session starts.
+    pub overflow: OverflowCheck,
 }
 
 /// What a finished session reports to the operator.
@@ -140,6 +144,7 @@ pub fn launch(config: &Config, operator: &str, launch: Launch) -> Result<Launche
                     parties: launch.parties.clone(),
                     timeout_ms: launch.timeout.as_millis() as u64,
                     part: launch.parts.get(party).cloned().unwrap_or_default(),
+                    overflow: launch.overflow.clone(),
                 };
                 let identity = &identity;
                 let hash = &hash;

@@ -21,6 +21,7 @@ pub mod identity;
 pub mod launcher;
 pub mod links;
 pub mod local;
+pub mod overflow;
 pub mod worker;
 
 pub use config::Config;

@@ -20,12 +20,15 @@ use rustls::{ServerConnection, StreamOwned};
 
 use crate::approval;
 use crate::config::Config;
-use crate::control::{self, Holdings, InputSource, Reply, Request, SessionRequest, TableShape};
+use crate::control::{
+    self, Holdings, InputSource, OverflowCheck, Reply, Request, SessionRequest, TableShape,
+};
 use crate::endpoint::NetworkEndpoint;
 use crate::error::{NetworkError, Result};
 use crate::frame::{self, Frame, Role};
 use crate::identity::{Identity, certificate_name};
 use crate::links::Links;
+use crate::overflow;
 
 /// A graph input this party owns: name and shape.
 pub type WantedInput = (String, Vec<usize>);
@@ -367,6 +370,7 @@ fn authenticate(
 /// A session as this worker will run it, once checked.
 struct Prepared {
     session: u64,
+    overflow: OverflowCheck,
     graph: Graph,
     parties: Vec<String>,
     timeout: Duration,
@@ -546,6 +550,7 @@ fn prepare(shared: &Shared, request: &SessionRequest) -> std::result::Result<Pre
     let timeout = Duration::from_millis(request.timeout_ms.clamp(1, 24 * 3600 * 1000));
     Ok(Prepared {
         session: request.session,
+        overflow: request.overflow.clone(),
         graph,
         parties: request.parties.clone(),
         timeout,
@@ -641,6 +646,12 @@ fn run(shared: &Shared, prepared: Prepared) -> Reply {
             prepared.session,
             reading.elapsed().as_secs_f64() * 1e3
         ));
+    }
+    if let Err(refusal) = overflow::check(&me, session.graph(), &inputs, &prepared.overflow) {
+        (shared.log)(&format!("session {:016x}: refused (kept here): {}", prepared.session, refusal.private));
+        endpoint.abandon(&refusal.public);
+        drop(endpoint);
+        return Reply::Failed { error: refusal.public, waiting_on: None };
     }
     let (outputs, profile) =
         match session.run_party(&me, prepared.session, Box::new(endpoint), inputs, Instant::now()) {

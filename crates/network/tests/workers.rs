@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use blindfold_ir::{Graph, GraphBuilder};
-use blindfold_network::control::{InputSource, PartyRequest, TableShape};
+use blindfold_network::control::{InputRange, InputSource, OverflowCheck, PartyRequest, TableShape};
 use blindfold_network::frame::{self, Frame, Role};
 use blindfold_network::identity::Identity;
 use blindfold_network::launcher::{Launch, launch};
@@ -141,6 +141,13 @@ fn request(x_file: &str, w_file: &str, out: &str) -> Launch {
             ),
         ]),
         timeout: Duration::from_secs(10),
+        // The client's values lie in [−3, 3] (see `array`).
+        overflow: OverflowCheck::Ranges(vec![InputRange {
+            party: CLIENT.into(),
+            input: "x".into(),
+            low: -3.0,
+            high: 3.0,
+        }]),
     }
 }
 
@@ -275,6 +282,32 @@ fn a_party_that_fails_tells_its_peers_why() {
             "{reason}"
         );
     }
+}
+
+#[test]
+fn weights_that_overflow_on_the_declared_range_are_refused_by_their_owner() {
+    let cluster = cluster("overflow", 10.0);
+    cluster.deployment.approve(&graph(), &parties()).unwrap();
+    write(&cluster, CLIENT, "x.npy", &array(&[2, 4], 0.0));
+    write(&cluster, OWNER, "w.npy", &array(&[4, 3], 1.0).mapv(|v| v * 1e9));
+    let Err(NetworkError::Failed { failures, stopped }) =
+        launch(&cluster.deployment.config, OPERATOR, request("x.npy", "w.npy", "o"))
+    else {
+        panic!("the session ran weights that overflow");
+    };
+    assert_eq!(stopped, [OWNER], "{failures:?}");
+    let (_, reason) = failures.iter().find(|(p, _)| p == OWNER).unwrap();
+    assert!(reason.contains("fixed point could overflow at %") && !reason.contains("e9"), "{reason}");
+    // The client's file outside its declared range is refused by the client.
+    write(&cluster, OWNER, "w.npy", &array(&[4, 3], 1.0));
+    write(&cluster, CLIENT, "x.npy", &array(&[2, 4], 0.0).mapv(|v| v * 2.0));
+    let Err(NetworkError::Failed { failures, .. }) =
+        launch(&cluster.deployment.config, OPERATOR, request("x.npy", "w.npy", "o"))
+    else {
+        panic!("the session ran inputs outside their declared range");
+    };
+    let (_, reason) = failures.iter().find(|(p, _)| p == CLIENT).unwrap();
+    assert!(reason.contains("outside its declared range [-3, 3]"), "{reason}");
 }
 
 #[test]

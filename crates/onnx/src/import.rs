@@ -262,6 +262,27 @@ fn fold_batch_norms(
         let parameter =
             |i: usize| bn.input.get(i).and_then(|n| constants.get(n)).cloned().ok_or_else(unfoldable);
         let (gamma, beta, mean, variance) = (parameter(1)?, parameter(2)?, parameter(3)?, parameter(4)?);
+        // ONNX: scale, B, mean and var are each [C], one per channel.
+        let channels = gamma.len();
+        for (name, parameter) in [("scale", &gamma), ("B", &beta), ("mean", &mean), ("var", &variance)] {
+            if parameter.ndim() != 1 || parameter.len() != channels {
+                return Err(OnnxError::Unsupported {
+                    node: node_name(&bn),
+                    op: "BatchNormalization".into(),
+                    what: format!(
+                        "its {name} has shape {:?}; scale, B, mean and var must each be [C] (C = {channels})",
+                        parameter.shape()
+                    ),
+                });
+            }
+        }
+        if variance.iter().any(|&v| !(v >= 0.0 && v.is_finite())) {
+            return Err(OnnxError::Unsupported {
+                node: node_name(&bn),
+                op: "BatchNormalization".into(),
+                what: "its var has a negative or non-finite value".into(),
+            });
+        }
         let epsilon = float_attribute(&bn, "epsilon", 1e-5) as f64;
         let scale: Vec<f64> =
             gamma.iter().zip(variance.iter()).map(|(g, v)| g / (v + epsilon).sqrt()).collect();
@@ -403,7 +424,7 @@ impl Converter {
         match self.value(node, index)? {
             Value::Tensor(t) => Ok(t),
             Value::Constant(array) => {
-                let name = node.input[index].clone();
+                let name = node.input.get(index).cloned().unwrap_or_default();
                 let tensor = self.weight(node, &name, array)?;
                 self.values.insert(name, Value::Tensor(tensor));
                 Ok(tensor)
@@ -529,6 +550,16 @@ impl Converter {
                 if node.input.get(2).is_some_and(|b| !b.is_empty()) {
                     let bias = self.constant(node, 2, "Conv's bias")?;
                     let channels = bias.len();
+                    let outputs = self.builder.ty(w).shape.first().copied();
+                    if bias.ndim() != 1 || Some(channels) != outputs {
+                        return Err(self.unsupported(
+                            node,
+                            &format!(
+                                "its bias has shape {:?}; Conv's B must be [M], one per filter",
+                                bias.shape()
+                            ),
+                        ));
+                    }
                     let bias = bias
                         .into_shape_with_order(IxDyn(&[1, channels, 1, 1]))
                         .map_err(|_| self.unsupported(node, "bias shape"))?;
@@ -619,7 +650,7 @@ fn reshape_target(shape: &[usize], target: &ArrayD<f64>) -> Option<Vec<usize>> {
             _ => return None,
         });
     }
-    let known: usize = dims.iter().flatten().product();
+    let known = dims.iter().flatten().try_fold(1usize, |count, &d| count.checked_mul(d))?;
     let unknown = dims.iter().filter(|d| d.is_none()).count();
     match unknown {
         0 if known == total => Some(dims.into_iter().flatten().collect()),

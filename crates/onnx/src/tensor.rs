@@ -18,7 +18,16 @@ pub fn to_array(tensor: &TensorProto) -> Result<ArrayD<f64>> {
         .iter()
         .map(|&d| usize::try_from(d).map_err(|_| error(format!("dimension {d}"))))
         .collect::<Result<_>>()?;
-    let count: usize = shape.iter().product();
+    let count = shape
+        .iter()
+        .try_fold(1usize, |count, &d| count.checked_mul(d))
+        .filter(|&count| count <= blindfold_ir::MAX_ELEMENTS)
+        .ok_or_else(|| {
+            error(format!(
+                "shape {shape:?} has more than the limit of {} elements",
+                blindfold_ir::MAX_ELEMENTS
+            ))
+        })?;
     let raw = tensor.raw_data.as_deref().unwrap_or_default();
     let from_raw = |width: usize, read: fn(&[u8]) -> f64| -> Result<Vec<f64>> {
         if raw.len() != count * width {
@@ -32,6 +41,7 @@ pub fn to_array(tensor: &TensorProto) -> Result<ArrayD<f64>> {
             from_raw(4, |b| f32::from_le_bytes(b.try_into().unwrap()) as f64)?
         }
         DataType::Float => tensor.float_data.iter().map(|&v| v as f64).collect(),
+        // (Typed fields are checked against the shape below.)
         DataType::Double if !raw.is_empty() => from_raw(8, |b| f64::from_le_bytes(b.try_into().unwrap()))?,
         DataType::Double => tensor.double_data.clone(),
         DataType::Int64 if !raw.is_empty() => {

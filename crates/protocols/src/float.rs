@@ -54,7 +54,9 @@ pub fn evaluate<T: NdFloat>(graph: &Graph, prepared: &[Option<ArrayD<T>>]) -> Ou
                     .insert(name.clone(), value.mapv(|v| v.to_f64().unwrap_or(f64::NAN)));
                 value
             }
-            Op::Share { .. } | Op::Reveal { .. } | Op::Truncate { .. } => operand(0).clone(),
+            Op::Share { .. } | Op::Reveal { .. } | Op::Truncate { .. } | Op::Bounded { .. } => {
+                operand(0).clone()
+            }
             Op::Add { .. } => operand(0) + operand(1),
             Op::Sub { .. } => operand(0) - operand(1),
             Op::Neg { .. } => operand(0).mapv(|v| -v),
@@ -64,18 +66,7 @@ pub fn evaluate<T: NdFloat>(graph: &Graph, prepared: &[Option<ArrayD<T>>]) -> Ou
             Op::SumPool2d { kernel, geometry, .. } => {
                 sum_pool2d(operand(0), *kernel, geometry, &node.ty.shape)
             }
-            Op::Sum { axes, keep_dims, .. } => {
-                let mut sorted = axes.clone();
-                sorted.sort_unstable();
-                let mut value = operand(0).clone();
-                for &axis in sorted.iter().rev() {
-                    value = value.sum_axis(Axis(axis));
-                    if *keep_dims {
-                        value = value.insert_axis(Axis(axis));
-                    }
-                }
-                value
-            }
+            Op::Sum { axes, keep_dims, .. } => sum_axes(operand(0), axes, *keep_dims),
             Op::Reshape { shape, .. } => operand(0)
                 .as_standard_layout()
                 .into_owned()
@@ -116,8 +107,22 @@ pub fn evaluate<T: NdFloat>(graph: &Graph, prepared: &[Option<ArrayD<T>>]) -> Ou
     outputs
 }
 
+/// The sum over `axes` (kept as length 1 with `keep_dims`).
+pub(crate) fn sum_axes<T: NdFloat>(value: &ArrayD<T>, axes: &[usize], keep_dims: bool) -> ArrayD<T> {
+    let mut sorted = axes.to_vec();
+    sorted.sort_unstable();
+    let mut value = value.clone();
+    for &axis in sorted.iter().rev() {
+        value = value.sum_axis(Axis(axis));
+        if keep_dims {
+            value = value.insert_axis(Axis(axis));
+        }
+    }
+    value
+}
+
 /// numpy's matmul through ndarray's `dot` (matrixmultiply's sgemm/dgemm).
-fn matmul<T: NdFloat>(left: &ArrayD<T>, right: &ArrayD<T>, shape: &[usize]) -> ArrayD<T> {
+pub(crate) fn matmul<T: NdFloat>(left: &ArrayD<T>, right: &ArrayD<T>, shape: &[usize]) -> ArrayD<T> {
     let left2 = if left.ndim() == 1 { left.clone().insert_axis(Axis(0)) } else { left.clone() };
     let right2 = if right.ndim() == 1 { right.clone().insert_axis(Axis(1)) } else { right.clone() };
     let (m, k) = (left2.shape()[left2.ndim() - 2], left2.shape()[left2.ndim() - 1]);
@@ -142,7 +147,7 @@ fn matmul<T: NdFloat>(left: &ArrayD<T>, right: &ArrayD<T>, shape: &[usize]) -> A
 }
 
 /// NCHW convolution by im2col and one `dot`.
-fn conv2d<T: NdFloat>(
+pub(crate) fn conv2d<T: NdFloat>(
     input: &ArrayD<T>,
     filters: &ArrayD<T>,
     geometry: &blindfold_ring::Conv2dGeometry,
@@ -187,7 +192,7 @@ fn conv2d<T: NdFloat>(
 }
 
 /// Window sums per channel, zero padding.
-fn sum_pool2d<T: NdFloat>(
+pub(crate) fn sum_pool2d<T: NdFloat>(
     input: &ArrayD<T>,
     kernel: (usize, usize),
     geometry: &blindfold_ring::Conv2dGeometry,
@@ -200,7 +205,7 @@ fn sum_pool2d<T: NdFloat>(
 
 /// Every window along a new last axis; a padded position repeats the
 /// nearest element of its window.
-fn windows2d<T: NdFloat>(
+pub(crate) fn windows2d<T: NdFloat>(
     input: &ArrayD<T>,
     kernel: (usize, usize),
     geometry: &blindfold_ring::Conv2dGeometry,

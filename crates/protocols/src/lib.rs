@@ -6,12 +6,14 @@
 //! runtime implements; the runtime drives each party's [`Executor`] over the
 //! graph, node by node.
 
+pub mod bounds;
 pub mod clear;
 mod communicator;
 pub mod dcf;
 mod error;
 mod executor;
 pub mod float;
+pub mod headroom;
 pub mod plaintext;
 pub mod polynomial;
 pub mod pond;

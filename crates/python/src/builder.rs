@@ -10,8 +10,9 @@ use std::time::Duration;
 use blindfold_ir::Inputs;
 use blindfold_ir::{Conv2dGeometry, Graph, GraphBuilder, Ring, Tensor, Visibility};
 use blindfold_jobs::launch::{self, GraphInput};
+use blindfold_network::control::InputRange;
 use blindfold_onnx::SigmoidMethod;
-use blindfold_runtime::{Protocol, Session, SessionOptions};
+use blindfold_runtime::{OverflowPolicy, Protocol, Session, SessionOptions};
 use numpy::{PyArrayDyn, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -254,13 +255,14 @@ impl Builder {
 
     /// Runs the graph in this process; returns ({party: {name: array}}, the
     /// profile as JSON).
-    #[pyo3(signature = (inputs, protocol = "pond", timeout = 60.0))]
+    #[pyo3(signature = (inputs, protocol = "pond", timeout = 60.0, accept_overflow = false))]
     fn run<'py>(
         &self,
         py: Python<'py>,
         inputs: &Bound<'py, PyDict>,
         protocol: &str,
         timeout: f64,
+        accept_overflow: bool,
     ) -> PyResult<(Outputs<'py>, String)> {
         let protocol = self::protocol(protocol)?;
         if !(timeout.is_finite() && timeout > 0.0) {
@@ -271,6 +273,7 @@ impl Builder {
         let options = SessionOptions {
             timeout: Duration::from_secs_f64(timeout),
             cancel: Some(Arc::clone(&cancel)),
+            overflow: if accept_overflow { OverflowPolicy::Accept } else { OverflowPolicy::Refuse },
             ..SessionOptions::default()
         };
         let session = Session::new(self.graph()).protocol(protocol).options(options);
@@ -289,7 +292,8 @@ impl Builder {
     /// Runs the graph on networked workers (`blindfold worker`): inputs are
     /// `{party: {name: path on that party's disk}}`; returns the launch
     /// record as JSON (session, hash, profile, the files receivers wrote).
-    #[pyo3(signature = (config, inputs, operator = None, out = None, timeout = None))]
+    #[pyo3(signature = (config, inputs, operator = None, out = None, timeout = None, ranges = BTreeMap::new(), accept_overflow = false))]
+    #[allow(clippy::too_many_arguments)]
     fn run_networked(
         &self,
         py: Python<'_>,
@@ -298,6 +302,8 @@ impl Builder {
         operator: Option<String>,
         out: Option<String>,
         timeout: Option<f64>,
+        ranges: BTreeMap<String, BTreeMap<String, (f64, f64)>>,
+        accept_overflow: bool,
     ) -> PyResult<String> {
         let config = blindfold_network::Config::load(std::path::Path::new(config)).map_err(value_error)?;
         let operator = launch::operator(&config, operator).map_err(job_error)?;
@@ -308,7 +314,20 @@ impl Builder {
             })
             .collect();
         let timeout = timeout.map_or(config.timeout, Duration::from_secs_f64);
-        let session = launch::graph_launch(self.graph(), &inputs, out, timeout).map_err(job_error)?;
+        let ranges = ranges
+            .into_iter()
+            .flat_map(|(party, named)| {
+                named.into_iter().map(move |(input, (low, high))| InputRange {
+                    party: party.clone(),
+                    input,
+                    low,
+                    high,
+                })
+            })
+            .collect();
+        let overflow = launch::OverflowOptions { ranges, accept_risk: accept_overflow };
+        let session =
+            launch::graph_launch(self.graph(), &inputs, out, timeout, &overflow).map_err(job_error)?;
         let cancel = Arc::new(AtomicBool::new(false));
         let launched = interrupt::run(py, cancel, move || {
             blindfold_network::launcher::launch(&config, &operator, session)

@@ -7,7 +7,7 @@
 use blindfold_jobs::JobError;
 use blindfold_runtime::RuntimeError;
 use pyo3::PyErr;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyOverflowError, PyValueError};
 
 pyo3::create_exception!(
     _blindfold,
@@ -27,9 +27,11 @@ pub fn protocol_error(error: impl std::fmt::Display) -> PyErr {
 }
 
 /// A session's error: the caller's input (graph, shapes, parties) is a
-/// `ValueError`; a party's failure a `ProtocolError`.
+/// `ValueError`; values fixed point cannot hold an `OverflowError`; a
+/// party's failure a `ProtocolError`.
 pub fn session_error(error: RuntimeError) -> PyErr {
     match error {
+        RuntimeError::Overflow(_) => PyOverflowError::new_err(error.to_string()),
         RuntimeError::Graph(_) | RuntimeError::Input(_) | RuntimeError::UnknownInputParty { .. } => {
             value_error(error)
         }

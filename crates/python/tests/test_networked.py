@@ -71,11 +71,15 @@ def test_a_python_graph_runs_on_networked_workers(workers):
     np.save(workers / "data" / "bob" / "w.npy", values["w"])
     inputs = {"alice": {"x": "x.npy"}, "bob": {"w": "w.npy"}}
     config = str(workers / "parties.toml")
-    with pytest.raises(bf.ProtocolError, match="not approved"):
+    # Neither alice nor bob knows the other's input: one range is needed.
+    with pytest.raises(ValueError, match="declare the range"):
         g.run(inputs, parties=config, out="result")
+    ranges = {"alice": {"x": (-2.0, 3.0)}}
+    with pytest.raises(bf.ProtocolError, match="not approved"):
+        g.run(inputs, parties=config, out="result", input_ranges=ranges)
     for party in PARTIES:
         (workers / "approved" / party / "g.graph").write_bytes(g.to_bytes())
-    result = g.run(inputs, parties=config, out="result")
+    result = g.run(inputs, parties=config, out="result", input_ranges=ranges)
     assert result.profile["graph"] == g.hash and result.profile["rounds"] > 0
     files = result.outputs["alice"]["files"]
     assert len(files) == 1 and files[0].endswith("y.npy")

@@ -39,8 +39,8 @@ impl Conv2dGeometry {
     ) -> Option<(usize, usize)> {
         let (top, left, bottom, right) = self.padding;
         let (stride_rows, stride_columns) = self.stride;
-        let padded_height = height + top + bottom;
-        let padded_width = width + left + right;
+        let padded_height = height.checked_add(top)?.checked_add(bottom)?;
+        let padded_width = width.checked_add(left)?.checked_add(right)?;
         if stride_rows == 0 || stride_columns == 0 || kernel_height == 0 || kernel_width == 0 {
             return None;
         }

@@ -26,6 +26,9 @@ pub enum RuntimeError {
     /// The plaintext backend failed.
     #[error("plaintext run: {0}")]
     Plaintext(Box<ProtocolError>),
+    /// Values the ring cannot hold: refused before the session started.
+    #[error("fixed point would overflow at {}; scale the values down, use Z_2^128, or accept the risk", .0.public())]
+    Overflow(Box<blindfold_protocols::headroom::Overflow>),
 }
 
 impl RuntimeError {
@@ -35,6 +38,7 @@ impl RuntimeError {
         match self {
             RuntimeError::Input(error) | RuntimeError::Plaintext(error) => error.private_detail(),
             RuntimeError::Party { error, .. } => error.private_detail(),
+            RuntimeError::Overflow(overflow) => Some(overflow.to_string()),
             _ => None,
         }
     }

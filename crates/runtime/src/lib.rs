@@ -16,6 +16,6 @@ pub mod transport;
 pub use error::{Result, RuntimeError};
 pub use profile::Report;
 pub use session::{
-    Fault, FaultKind, OfflinePhase, OutputHook, PartyResult, ProgressHook, Protocol, Session, SessionOptions,
-    SessionResult, UnknownProtocol, session_id,
+    Fault, FaultKind, OfflinePhase, OutputHook, OverflowPolicy, PartyResult, ProgressHook, Protocol, Session,
+    SessionOptions, SessionResult, UnknownProtocol, session_id,
 };

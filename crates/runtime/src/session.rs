@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use blindfold_ir::{Graph, NodeId, Op, Ring};
+use blindfold_protocols::bounds::{self, Known, KnownInputs};
+use blindfold_protocols::headroom::{self, Evidence};
 use blindfold_protocols::plaintext::{self, Inputs, Outputs};
 use blindfold_protocols::pond::{PRODUCER, PondParty, SERVERS};
 use blindfold_protocols::{Communicator, Executor, ProtocolError, Traffic, float};
@@ -109,6 +111,19 @@ pub struct SessionOptions {
     /// When set, every party stops before its next op with an error (a
     /// caller interrupted; the session's threads end promptly).
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Whether a session in fixed point whose values the ring cannot hold
+    /// is refused before it starts (`protocols::headroom`).
+    pub overflow: OverflowPolicy,
+}
+
+/// What to do with a graph whose values could overflow fixed point.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OverflowPolicy {
+    /// Refuse it, naming the node and the bound (the default).
+    #[default]
+    Refuse,
+    /// Run it anyway: the caller accepts wrong results where it overflows.
+    Accept,
 }
 
 /// A callback on outputs as they arrive: (party, output name, value).
@@ -145,6 +160,7 @@ impl Default for SessionOptions {
             progress: None,
             on_output: None,
             cancel: None,
+            overflow: OverflowPolicy::Refuse,
         }
     }
 }
@@ -221,6 +237,9 @@ impl Session {
                     .map_err(|error| RuntimeError::Input(Box::new(error)))?;
             }
         }
+        if self.protocol != Protocol::PlaintextFloat && self.options.overflow == OverflowPolicy::Refuse {
+            self.check_headroom(&inputs)?;
+        }
         match (self.protocol, self.graph.ring()) {
             (Protocol::Pond, Ring::Z64) => self.run_pond::<u64>(&parties, inputs),
             (Protocol::Pond, Ring::Z128) => self.run_pond::<u128>(&parties, inputs),
@@ -232,6 +251,25 @@ impl Session {
             }
             (Protocol::PlaintextFloat, _) => self.run_clear(float::run::<f64>, &inputs),
         }
+    }
+
+    /// Every input is here: the graph's values, bounded in f64, must fit
+    /// its ring ([`headroom::check`] with exact evidence).
+    fn check_headroom(&self, inputs: &Inputs) -> Result<()> {
+        let known: KnownInputs = inputs
+            .iter()
+            .flat_map(|(party, named)| {
+                named
+                    .iter()
+                    .map(move |(name, value)| ((party.clone(), name.clone()), Known::Exact(value.clone())))
+            })
+            .collect();
+        let bounds = bounds::propagate(&self.graph, &known).map_err(|error| {
+            RuntimeError::Input(Box::new(ProtocolError::Configuration(error.to_string())))
+        })?;
+        headroom::check(&self.graph, &bounds, Evidence::Exact)
+            .map_err(|overflow| RuntimeError::Overflow(Box::new(overflow)))?;
+        Ok(())
     }
 
     fn run_clear(

@@ -60,8 +60,11 @@ impl TlsBench {
             scale: None,
             first: 0,
             out: Some("bench".into()),
+            // The sample images, scaled by 1/255.
+            input_range: Some((0.0, 1.0)),
+            accept_overflow_risk: false,
         };
-        let session = prediction_launch(model, &request, deployment.config.timeout);
+        let session = prediction_launch(model, &request, deployment.config.timeout)?;
         let config = &deployment.config;
         let first = launch(config, "operator", session.clone())?;
         let (mut walls, mut sessions) = (Vec::new(), Vec::new());

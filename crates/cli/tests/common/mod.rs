@@ -116,7 +116,7 @@ impl Workers {
             .args(["predict", "--model"])
             .arg(repository(&format!("models/mnist-{network}.onnx")))
             .args(["--batch", &batch.to_string()])
-            .args(["--input", input, "--scale", &SCALE.to_string(), "--out", out]);
+            .args(["--input", input, "--scale", &SCALE.to_string(), "--out", out, "--input-range", "0:1"]);
         command
     }
 
@@ -128,7 +128,16 @@ impl Workers {
             .args(["predict", "--model"])
             .arg(repository(&format!("models/mnist-{network}.onnx")))
             .args(["--batch", &batch.to_string(), "--first", &first.to_string()])
-            .args(["--input", "images.npy", "--scale", &SCALE.to_string(), "--out", out]);
+            .args([
+                "--input",
+                "images.npy",
+                "--scale",
+                &SCALE.to_string(),
+                "--out",
+                out,
+                "--input-range",
+                "0:1",
+            ]);
         command
     }
 }

@@ -42,7 +42,11 @@ class Builder:
     def to_bytes(self) -> bytes: ...
     def nodes(self) -> int: ...
     def run(
-        self, inputs: Dict[str, Dict[str, np.ndarray]], protocol: str = "pond", timeout: float = 60.0
+        self,
+        inputs: Dict[str, Dict[str, np.ndarray]],
+        protocol: str = "pond",
+        timeout: float = 60.0,
+        accept_overflow: bool = False,
     ) -> Tuple[Dict[str, Dict[str, np.ndarray]], str]: ...
     def run_networked(
         self,
@@ -51,6 +55,8 @@ class Builder:
         operator: Optional[str] = None,
         out: Optional[str] = None,
         timeout: Optional[float] = None,
+        ranges: Dict[str, Dict[str, Tuple[float, float]]] = ...,
+        accept_overflow: bool = False,
     ) -> str: ...
 
 def predict(

@@ -211,6 +211,8 @@ class Graph:
         operator: Optional[str] = None,
         out: Optional[str] = None,
         timeout: Optional[float] = None,
+        input_ranges: Optional[Mapping[str, Mapping[str, Tuple[float, float]]]] = None,
+        accept_overflow: bool = False,
     ) -> Result:
         """Runs the graph: ``inputs[party][name]`` is each private input.
 
@@ -222,6 +224,13 @@ class Graph:
         values are paths in each party's data folder, and ``outputs`` lists
         the files each receiver wrote (in ``out``, inside its data folder).
         Ctrl-C stops the session; failures raise ``blindfold.ProtocolError``.
+
+        Before it runs, the graph is checked for fixed-point overflow: in
+        this process on the inputs themselves; on workers on each party's
+        own inputs and the others' ``input_ranges[party][name] = (low,
+        high)`` (every input some party does not own needs one). A graph
+        that could overflow raises ``OverflowError`` naming the node, unless
+        ``accept_overflow=True``.
         """
         if not isinstance(inputs, Mapping):
             raise TypeError(f"inputs: a dict {{party: {{name: value}}}}, not {type(inputs).__name__}")
@@ -233,14 +242,24 @@ class Graph:
                     if not isinstance(path, str):
                         raise TypeError(f"inputs['{party}']['{name}']: a path on {party}'s disk for a networked run")
                     paths[party][name] = path
-            record = json.loads(self._builder.run_networked(parties, paths, operator, out, timeout))
+            ranges = {
+                party: {name: (float(low), float(high)) for name, (low, high) in named.items()}
+                for party, named in (input_ranges or {}).items()
+            }
+            record = json.loads(
+                self._builder.run_networked(
+                    parties, paths, operator, out, timeout, ranges, bool(accept_overflow)
+                )
+            )
             return Result(outputs={p: {"files": f} for p, f in record["outputs"].items()}, profile=record)
         arrays: Dict[str, Dict[str, np.ndarray]] = {}
         for party, named in inputs.items():
             if not isinstance(named, Mapping):
                 raise TypeError(f"inputs['{party}']: a dict {{name: array}}")
             arrays[party] = {name: as_float64(value, f"inputs['{party}']['{name}']") for name, value in named.items()}
-        outputs, profile = self._builder.run(arrays, protocol, 60.0 if timeout is None else float(timeout))
+        outputs, profile = self._builder.run(
+            arrays, protocol, 60.0 if timeout is None else float(timeout), bool(accept_overflow)
+        )
         return Result(outputs=outputs, profile=json.loads(profile))
 
 

@@ -1,20 +1,22 @@
 //! Reading inputs: `.npy` (float64, float32 or uint8), `.csv` (numbers,
 //! with or without a header row) and IDX (the MNIST format, gzipped or
-//! not). Errors name the file, what is wrong, and where; the "where" (a
-//! line, a position) is a fact about the data, kept apart so that a worker
-//! tells it only to its own log ([`InputError::public`]).
-//!
-//! Tables are read strictly: a byte-order mark is dropped; the first line
-//! is a header only if the caller says so ([`Header::Present`]) or none of
-//! its cells is a number; a line whose cells are partly numbers is an
-//! error, never a silently dropped row.
+//! not), each within [`ReadLimits`] checked before allocating. Errors name
+//! the file, what is wrong, and where; the "where" (a line, a position) is
+//! a fact about the data, kept apart so that a worker tells it only to its
+//! own log ([`InputError::public`]).
 
-use std::io::Read;
+mod idx;
+mod limits;
+mod npy;
+mod table;
+
 use std::path::Path;
 
 use ndarray::ArrayD;
-use ndarray_npy::read_npy;
 use thiserror::Error;
+
+pub use limits::{DEFAULT_BYTES, ReadLimits};
+pub use table::{ColumnError, Header, Table, read_table, read_table_within};
 
 /// Why an input file could not be read.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -44,11 +46,11 @@ impl std::fmt::Display for Location {
 }
 
 impl InputError {
-    fn new(path: &Path, problem: impl Into<String>) -> InputError {
+    pub(crate) fn new(path: &Path, problem: impl Into<String>) -> InputError {
         InputError { file: path.display().to_string(), location: None, problem: problem.into() }
     }
 
-    fn at_line(path: &Path, line: usize, problem: impl Into<String>) -> InputError {
+    pub(crate) fn at_line(path: &Path, line: usize, problem: impl Into<String>) -> InputError {
         InputError {
             file: path.display().to_string(),
             location: Some(Location::Line(line)),
@@ -73,18 +75,6 @@ impl InputError {
 /// Result of reading an input.
 pub type Result<T> = std::result::Result<T, InputError>;
 
-/// Whether a table's first line names its columns.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Header {
-    /// A header exactly when none of the first line's cells is a number.
-    #[default]
-    Detect,
-    /// The first line is a header, whatever it holds.
-    Present,
-    /// Every line is data.
-    Absent,
-}
-
 /// A row-major matrix of reals.
 pub struct Matrix {
     pub rows: usize,
@@ -93,19 +83,29 @@ pub struct Matrix {
 }
 
 /// Reads an array of any rank: `.npy`, IDX (`.idx*`, `*-ubyte`, optionally
-/// `.gz`), or `.csv` (a matrix).
+/// `.gz`), or `.csv` (a matrix), within the limits of [`ReadLimits::from_env`].
 pub fn read_array(path: &Path) -> Result<ArrayD<f64>> {
+    read_array_within(path, &ReadLimits::from_env())
+}
+
+/// [`read_array`] within `limits`.
+pub fn read_array_within(path: &Path, limits: &ReadLimits) -> Result<ArrayD<f64>> {
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
     let stem = file_name.trim_end_matches(".gz");
     if stem.contains("idx") || stem.ends_with("ubyte") {
-        return read_idx(path);
+        return idx::read(path, limits);
     }
     if file_name.ends_with(".npy") {
-        return read_npy_file(path);
+        return npy::read(path, limits);
     }
-    let matrix = read_matrix(path)?;
+    let matrix = read_matrix_within(path, limits)?;
     ArrayD::from_shape_vec(vec![matrix.rows, matrix.columns], matrix.values)
         .map_err(|e| InputError::new(path, e.to_string()))
+}
+
+/// Reads an IDX file (gzipped when it ends in `.gz`).
+pub fn read_idx(path: &Path) -> Result<ArrayD<f64>> {
+    idx::read(path, &ReadLimits::from_env())
 }
 
 /// A missing or unreadable file, said as such.
@@ -117,62 +117,19 @@ fn unreadable(path: &Path, error: std::io::Error) -> InputError {
     }
 }
 
-fn read_npy_file(path: &Path) -> Result<ArrayD<f64>> {
-    std::fs::metadata(path).map_err(|e| unreadable(path, e))?;
-    read_npy::<_, ArrayD<f64>>(path)
-        .or_else(|_| read_npy::<_, ArrayD<f32>>(path).map(|a| a.mapv(f64::from)))
-        .or_else(|_| read_npy::<_, ArrayD<u8>>(path).map(|a| a.mapv(f64::from)))
-        .map_err(|error| {
-            InputError::new(path, format!("not a float64, float32 or uint8 .npy file ({error})"))
-        })
-}
-
-/// Reads an IDX file (magic 0x0000_08TT with TT = 08 for unsigned bytes;
-/// big-endian dimensions), gzipped when it ends in `.gz`.
-pub fn read_idx(path: &Path) -> Result<ArrayD<f64>> {
-    let raw = std::fs::read(path).map_err(|e| unreadable(path, e))?;
-    let bytes = if path.extension().is_some_and(|e| e == "gz") {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(raw.as_slice())
-            .read_to_end(&mut out)
-            .map_err(|error| InputError::new(path, format!("not a valid gzip file ({error})")))?;
-        out
-    } else {
-        raw
-    };
-    let corrupt =
-        |reason: &str| InputError::new(path, format!("not an IDX file of unsigned bytes ({reason})"));
-    if bytes.len() < 4 || bytes[0] != 0 || bytes[1] != 0 || bytes[2] != 0x08 {
-        return Err(corrupt("bad magic number"));
-    }
-    let rank = bytes[3] as usize;
-    let header = 4 + 4 * rank;
-    if rank == 0 || bytes.len() < header {
-        return Err(corrupt("truncated header"));
-    }
-    let shape: Vec<usize> = bytes[4..header]
-        .chunks_exact(4)
-        .map(|d| u32::from_be_bytes([d[0], d[1], d[2], d[3]]) as usize)
-        .collect();
-    let count = shape
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .ok_or_else(|| corrupt("huge dimensions"))?;
-    if bytes.len() != header + count {
-        return Err(corrupt(&format!("{} data bytes for shape {shape:?}", bytes.len() - header)));
-    }
-    ArrayD::from_shape_vec(shape, bytes[header..].iter().map(|&b| b as f64).collect())
-        .map_err(|e| corrupt(&e.to_string()))
-}
-
 /// Reads `path` as a matrix (a 1-D array is one row); a CSV's header is
 /// detected ([`Header::Detect`]).
 pub fn read_matrix(path: &Path) -> Result<Matrix> {
+    read_matrix_within(path, &ReadLimits::from_env())
+}
+
+/// [`read_matrix`] within `limits`.
+pub fn read_matrix_within(path: &Path, limits: &ReadLimits) -> Result<Matrix> {
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let array: ArrayD<f64> = match extension.as_str() {
-        "npy" => read_npy_file(path)?,
+        "npy" => npy::read(path, limits)?,
         "csv" => {
-            let table = read_table(path, Header::Detect)?;
+            let table = read_table_within(path, Header::Detect, limits)?;
             return Ok(Matrix { rows: table.rows, columns: table.columns, values: table.values });
         }
         _ => return Err(InputError::new(path, "give a .npy or .csv file")),
@@ -183,125 +140,6 @@ pub fn read_matrix(path: &Path) -> Result<Matrix> {
         shape => return Err(InputError::new(path, format!("expected a matrix, found shape {shape:?}"))),
     };
     Ok(Matrix { rows, columns, values: array.iter().copied().collect() })
-}
-
-/// A CSV table: its header if it has one, and row-major numbers.
-#[derive(Debug)]
-pub struct Table {
-    pub header: Option<Vec<String>>,
-    pub columns: usize,
-    pub rows: usize,
-    pub values: Vec<f64>,
-}
-
-impl Table {
-    /// The values of column `index`.
-    pub fn column(&self, index: usize) -> Vec<f64> {
-        self.values.iter().skip(index).step_by(self.columns).copied().collect()
-    }
-
-    /// Every column but `index`, row-major.
-    pub fn without_column(&self, index: usize) -> Vec<f64> {
-        let width = self.columns;
-        self.values.iter().enumerate().filter(|(i, _)| i % width != index).map(|(_, &v)| v).collect()
-    }
-
-    /// The column a label names: a header cell, or a number (from 0) in a
-    /// table without a header. The error lists the header's names (a
-    /// header is the file's declared names, not data).
-    pub fn column_named(&self, label: &str) -> std::result::Result<usize, ColumnError> {
-        match &self.header {
-            Some(names) => names.iter().position(|c| c == label).ok_or_else(|| ColumnError::NotInHeader {
-                label: label.to_string(),
-                header: names.join(","),
-            }),
-            None => match label.parse::<usize>() {
-                Ok(index) if index < self.columns => Ok(index),
-                Ok(index) => Err(ColumnError::OutOfRange { index, columns: self.columns }),
-                Err(_) => Err(ColumnError::NoHeader { label: label.to_string() }),
-            },
-        }
-    }
-}
-
-/// A label column that names no column of a table.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum ColumnError {
-    #[error("no label column '{label}' (the header names {header})")]
-    NotInHeader { label: String, header: String },
-    #[error("column {index} asked, the table has {columns} (from 0)")]
-    OutOfRange { index: usize, columns: usize },
-    #[error(
-        "the table has no header, so the label column '{label}' names no column: give its number (from 0)"
-    )]
-    NoHeader { label: String },
-}
-
-/// A cell as a number, if it is one (finite or not: "NaN" is a number
-/// cell, refused later as not finite).
-fn number(cell: &str) -> Option<f64> {
-    cell.trim().parse::<f64>().ok()
-}
-
-/// Reads a CSV table. Errors name the file, the line and the column (by
-/// header name or number), never a cell's content: a ragged row, a cell
-/// that is not a finite number, a first line that is neither a header nor
-/// a row, an empty file.
-pub fn read_table(path: &Path, header: Header) -> Result<Table> {
-    let text = std::fs::read_to_string(path).map_err(|e| unreadable(path, e))?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let mut lines = text.lines().enumerate().filter(|(_, line)| !line.trim().is_empty()).peekable();
-    let Some(&(first_index, first)) = lines.peek() else {
-        return Err(InputError::new(path, "empty file"));
-    };
-    let cells: Vec<&str> = first.split(',').collect();
-    let numbers = cells.iter().filter(|c| number(c).is_some()).count();
-    let has_header = match header {
-        Header::Present => true,
-        Header::Absent => false,
-        Header::Detect if numbers == 0 => true,
-        Header::Detect if numbers == cells.len() => false,
-        Header::Detect => {
-            return Err(InputError::at_line(
-                path,
-                first_index + 1,
-                format!(
-                    "{numbers} of its {} cells are numbers: neither a header (names only) nor a row (numbers only)",
-                    cells.len()
-                ),
-            ));
-        }
-    };
-    let names: Option<Vec<String>> = has_header.then(|| {
-        lines.next();
-        cells.iter().map(|c| c.trim().trim_matches('"').to_string()).collect()
-    });
-    let columns = cells.len();
-    let mut values = Vec::new();
-    let mut rows = 0;
-    for (index, line) in lines {
-        let cells: Vec<&str> = line.split(',').collect();
-        if cells.len() != columns {
-            return Err(InputError::at_line(
-                path,
-                index + 1,
-                format!("{} cells, {} in the first line", cells.len(), columns),
-            ));
-        }
-        for (column, cell) in cells.iter().enumerate() {
-            // The cell itself is not quoted: a table's values are private.
-            let value = number(cell).filter(|v| v.is_finite()).ok_or_else(|| {
-                let name = names.as_ref().map_or_else(|| format!("{column}"), |n| format!("'{}'", n[column]));
-                InputError::at_line(path, index + 1, format!("column {name}: not a finite number"))
-            })?;
-            values.push(value);
-        }
-        rows += 1;
-    }
-    if rows == 0 {
-        return Err(InputError::new(path, "a header but no rows"));
-    }
-    Ok(Table { header: names, columns, rows, values })
 }
 
 #[cfg(test)]
@@ -418,12 +256,13 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs the full MNIST set in ../shared/data/mnist beside the checkout"]
-    fn the_shared_mnist_test_labels_begin_7_2_1_0_4() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/data/mnist/t10k-labels.idx1-ubyte.gz");
-        let labels = read_array(&path).unwrap_or_else(|e| panic!("{e} (put MNIST's files there)"));
-        assert_eq!(labels.shape(), &[10_000]);
+    fn the_shipped_mnist_test_labels_begin_7_2_1_0_4() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist/t10k-sample-labels.idx1-ubyte.gz");
+        let labels = read_array(&path).unwrap();
+        assert_eq!(labels.shape(), &[1_000]);
+        let images = read_array(&path.with_file_name("t10k-sample-images.idx3-ubyte.gz")).unwrap();
+        assert_eq!(images.shape(), &[1_000, 28, 28]);
         assert_eq!(labels.iter().take(5).copied().collect::<Vec<_>>(), vec![7.0, 2.0, 1.0, 0.0, 4.0]);
     }
 }
