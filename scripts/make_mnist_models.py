@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Trains the MNIST networks of BENCHMARKS.md with numpy and exports them as ONNX.
+"""Trains the MNIST networks of docs/benchmarks.md with numpy and exports them as ONNX.
 
     python3 scripts/make_mnist_models.py [--data path/to/shared/data/mnist] [NAME ...]
 

@@ -405,6 +405,10 @@ pub enum RunJob {
     /// A private prediction: model-owner's worker reads the model's weights,
     /// prediction-client's worker reads its inputs; only the client's
     /// worker gets (and writes) the outputs.
+    #[command(
+        after_help = "Example:\n  blindfold run --config parties.toml predict --model models/mnist-a.onnx --batch 16 \\\n      \
+                            --input images.npy --scale 0.00392156862745098 --input-range 0:1 --out predictions"
+    )]
     Predict {
         #[command(flatten)]
         graph: PredictGraph,
@@ -440,6 +444,10 @@ pub enum RunJob {
     /// are used as they are: standardise them beforehand. The operator
     /// learns each table's row and column counts, and its header where the
     /// file has one.
+    #[command(
+        after_help = "Example:\n  blindfold run --config parties.toml train linreg --data hospital-a=rows.csv \\\n      \
+                            --data hospital-b=rows.csv --label-column target --epochs 3 --out model"
+    )]
     Train {
         #[command(flatten)]
         data: TrainingData,
@@ -451,6 +459,10 @@ pub enum RunJob {
     },
     /// Any graph file: inputs as PARTY:INPUT=PATH (a path in that party's
     /// data folder), outputs written by their receivers.
+    #[command(
+        after_help = "Example:\n  blindfold run --config parties.toml graph model.graph --input alice:x=x.npy \\\n      \
+                            --input bob:w=w.npy --input-range alice:x=-1:1 --out result"
+    )]
     Graph {
         /// The graph file (from `blindfold graph` or Python's builder).
         file: PathBuf,
@@ -470,6 +482,7 @@ pub enum RunJob {
     },
     /// What each worker holds now: connections, sessions, buffered bytes,
     /// threads (for monitoring; nothing about values).
+    #[command(after_help = "Example:\n  blindfold run status --config parties.toml")]
     Status,
 }
 

@@ -93,8 +93,11 @@ fn errors_that_cross_parties_carry_no_position_or_value() {
     assert!(said.contains("input 'image' has values outside its declared range [0, 1]"), "{said}");
     assert!(!said.contains("1e17") && !said.contains("1e+17"), "{said}");
     // Without the check, the encoding refuses it, again without its value.
-    let output =
-        workers.predict_file("a", 16, "planted.npy", "planted").arg("--accept-overflow-risk").output().unwrap();
+    let output = workers
+        .predict_file("a", 16, "planted.npy", "planted")
+        .arg("--accept-overflow-risk")
+        .output()
+        .unwrap();
     let said = text(&output);
     assert!(!output.status.success(), "an unencodable input ran: {said}");
     assert!(said.contains("outside the representable range"), "{said}");
@@ -280,9 +283,17 @@ fn a_frozen_party_ends_the_session_everywhere_within_twice_the_timeout_and_is_na
     workers.approve("c", 16);
     workers.approve("a", 16);
     let bound = Duration::from_secs_f64(2.0 * timeout_s);
-    for (round, frozen) in ["server1", "prediction-client", "producer"].into_iter().enumerate() {
+    // A server, the receiver (also an input owner), the producer: frozen
+    // mid-session. The model owner, whose part is over once its weights
+    // are shared: frozen before the launch.
+    let roles = [("server1", true), ("prediction-client", true), ("producer", true), ("model-owner", false)];
+    for (round, (frozen, mid_session)) in roles.into_iter().enumerate() {
         let count = |party: &str| workers.log(party).matches("started by operator").count();
         let already: Vec<usize> = parties().iter().map(|p| count(p)).collect();
+        if !mid_session {
+            signal(&workers, frozen, libc::SIGSTOP);
+        }
+        let frozen_at = Instant::now();
         let session = workers
             .predict("c", 16, 0, &format!("c{round}"))
             .stdout(Stdio::piped())
@@ -291,20 +302,31 @@ fn a_frozen_party_ends_the_session_everywhere_within_twice_the_timeout_and_is_na
             .unwrap();
         // Freeze it once the session runs everywhere.
         let deadline = Instant::now() + Duration::from_secs(60);
-        while parties().iter().zip(&already).any(|(p, &n)| count(p) <= n) {
+        while mid_session && parties().iter().zip(&already).any(|(p, &n)| count(p) <= n) {
             assert!(Instant::now() < deadline, "the session never started: {}", workers.log("server0"));
             std::thread::sleep(Duration::from_millis(10));
         }
-        std::thread::sleep(Duration::from_millis(200));
-        signal(&workers, frozen, libc::SIGSTOP);
-        let frozen_at = Instant::now();
+        let frozen_at = if mid_session {
+            std::thread::sleep(Duration::from_millis(200));
+            signal(&workers, frozen, libc::SIGSTOP);
+            Instant::now()
+        } else {
+            frozen_at
+        };
         let output = session.wait_with_output().unwrap();
         let ended = frozen_at.elapsed();
         let said = text(&output);
         signal(&workers, frozen, libc::SIGCONT);
         assert!(!output.status.success(), "the session survived a frozen {frozen}: {said}");
         assert!(ended <= bound, "{frozen} frozen: the launcher returned after {ended:?}: {said}");
-        assert!(said.contains(&format!("the session failed at {frozen} ")), "{frozen}: {said}");
+        if mid_session {
+            assert!(said.contains(&format!("the session failed at {frozen} ")), "{frozen}: {said}");
+        } else {
+            assert!(
+                said.contains(&format!("{frozen}: ")) && said.contains("did not complete the handshake"),
+                "{said}"
+            );
+        }
         // The others ended too (their logs say so), and all keep serving.
         let output = workers.predict("a", 16, 0, &format!("after{round}")).output().unwrap();
         assert!(output.status.success(), "after freezing {frozen}: {}", text(&output));

@@ -1,4 +1,4 @@
-//! The private matmul workload of BENCHMARKS.md: the client's x [m, k]
+//! The private matmul workload of docs/benchmarks.md: the client's x [m, k]
 //! times the model owner's w [k, n], shared, the product revealed to the
 //! client.
 

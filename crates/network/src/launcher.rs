@@ -278,11 +278,15 @@ fn prepare(
 pub fn control_stream(config: &Config, identity: &Identity, party: &str) -> Result<ControlStream> {
     let endpoint = &config.party(party)?.endpoint;
     let failed = |reason: String| NetworkError::Connection { peer: party.to_string(), reason };
-    let (tls, tcp) =
-        connect(identity, party, endpoint, Role::Control, config.timeout).map_err(|e| match e {
+    // A worker that does not answer within the session's timeout is as
+    // stalled as one that stops mid-session.
+    let handshake = config.timeout.min(config.limits.handshake_timeout);
+    let (tls, tcp) = connect(identity, party, endpoint, Role::Control, config.timeout, handshake).map_err(
+        |e| match e {
             Dial::Unreachable(reason) => failed(format!("{reason} (is the worker running?)")),
             Dial::Refused(reason) => failed(reason),
-        })?;
+        },
+    )?;
     let stream = StreamOwned::new(tls, tcp);
     let _ = stream.sock.set_read_timeout(Some(config.timeout));
     Ok(stream)

@@ -516,7 +516,7 @@ impl Links {
         let endpoint = &self.config.party(peer).map_err(|e| e.to_string())?.endpoint;
         let deadline = Instant::now() + patience;
         loop {
-            match connect(&self.identity, peer, endpoint, Role::Peer, WRITE_CHECK) {
+            match connect(&self.identity, peer, endpoint, Role::Peer, WRITE_CHECK, HANDSHAKE_TIMEOUT) {
                 Ok((tls, tcp)) => return Ok(Outgoing { tls, tcp, unflushed: 0 }),
                 Err(Dial::Unreachable(_)) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(50));
@@ -544,39 +544,55 @@ pub enum Dial {
 }
 
 /// Connects to `peer` at `endpoint` as `identity`, checks the peer's
-/// certificate names `peer`, and exchanges the hello for `role`.
+/// certificate names `peer`, and exchanges the hello for `role`; a peer
+/// that does not complete the handshake within `handshake` is refused.
 pub fn connect(
     identity: &Identity,
     peer: &str,
     endpoint: &str,
     role: Role,
     write_timeout: Duration,
+    handshake: Duration,
 ) -> Result<(ClientConnection, TcpStream), Dial> {
     let address = endpoint
         .to_socket_addrs()
         .map_err(|e| Dial::Refused(format!("cannot resolve {endpoint}: {e}")))?
         .next()
         .ok_or_else(|| Dial::Refused(format!("{endpoint} resolves to no address")))?;
-    let mut tcp = TcpStream::connect_timeout(&address, HANDSHAKE_TIMEOUT)
+    let mut tcp = TcpStream::connect_timeout(&address, handshake)
         .map_err(|e| Dial::Unreachable(format!("cannot connect to {endpoint}: {e}")))?;
     let refused = |e: &dyn std::fmt::Display| Dial::Refused(format!("{endpoint}: {e}"));
     tcp.set_nodelay(true).map_err(|e| refused(&e))?;
-    tcp.set_read_timeout(Some(HANDSHAKE_TIMEOUT)).map_err(|e| refused(&e))?;
+    tcp.set_read_timeout(Some(handshake)).map_err(|e| refused(&e))?;
     tcp.set_write_timeout(Some(write_timeout)).map_err(|e| refused(&e))?;
     let name = ServerName::try_from(peer.to_string()).map_err(|e| refused(&e))?;
     let mut tls = ClientConnection::new(Arc::clone(&identity.client), name).map_err(|e| refused(&e))?;
     tls.set_buffer_limit(None);
     {
         let mut stream = rustls::Stream::new(&mut tls, &mut tcp);
+        let silent = |error: &std::io::Error| {
+            matches!(error.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
+        };
+        let failed = |error: std::io::Error| {
+            if silent(&error) {
+                refused(&format!(
+                    "did not complete the handshake within {:.1} s (stopped or stalled?)",
+                    handshake.as_secs_f64()
+                ))
+            } else {
+                refused(&format!("TLS handshake failed: {error}"))
+            }
+        };
         frame::write_frame(&mut stream, &Frame::Hello { version: frame::VERSION, role })
             .and_then(|_| stream.flush())
-            .map_err(|e| refused(&format!("TLS handshake failed: {e}")))?;
+            .map_err(failed)?;
         match frame::read_frame(&mut stream, 64) {
             Ok(Frame::Ack) => {}
             Ok(other) => return Err(refused(&format!("answered the hello with {other:?}"))),
             Err(FrameError::Closed) => {
                 return Err(refused(&"closed the connection (it does not accept this party's certificate?)"));
             }
+            Err(FrameError::Io(error)) => return Err(failed(error)),
             Err(error) => return Err(refused(&format!("TLS handshake failed: {error}"))),
         }
     }

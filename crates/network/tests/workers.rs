@@ -317,7 +317,14 @@ fn a_certificate_from_another_ca_is_refused_at_connection() {
     let endpoint = cluster.deployment.config.party("server0").unwrap().endpoint.clone();
     // An operator of the other CA: it refuses the worker, the worker it.
     let stranger = Identity::load(&other.config, OPERATOR).unwrap();
-    match connect(&stranger, "server0", &endpoint, Role::Control, Duration::from_secs(5)) {
+    match connect(
+        &stranger,
+        "server0",
+        &endpoint,
+        Role::Control,
+        Duration::from_secs(5),
+        Duration::from_secs(5),
+    ) {
         Err(Dial::Refused(reason)) => assert!(reason.contains("certificate"), "{reason}"),
         _ => panic!("a foreign CA's worker was accepted"),
     }

@@ -98,6 +98,10 @@ enum Symbol {
     Label(Finish),
 }
 
+/// The most input features the encrypted path reads: the model is traced
+/// as an affine map from the identity, features × features values.
+pub const MAX_FEATURES: usize = 1 << 14;
+
 /// Reads `bytes` as a model linear in its input.
 pub fn linear_model(bytes: &[u8]) -> Result<LinearPipeline> {
     let model = ModelProto::decode(bytes).map_err(|e| OnnxError::Decode(e.to_string()))?;
@@ -118,6 +122,11 @@ pub fn linear_model(bytes: &[u8]) -> Result<LinearPipeline> {
     let features = feature_count(input).ok_or_else(|| {
         OnnxError::Signature(format!("input '{name}': its feature count (last dimension) is not fixed"))
     })?;
+    if features > MAX_FEATURES {
+        return Err(OnnxError::Signature(format!(
+            "input '{name}' has {features} features, more than the encrypted path's limit of {MAX_FEATURES}"
+        )));
+    }
     values.insert(
         name.clone(),
         Symbol::Affine(Affine { a: Array2::eye(features), b: Array1::zeros(features) }),

@@ -72,6 +72,10 @@ impl PublicKey {
         }
         let n = odd(n.resize(precision(bits)), "the modulus")?;
         let n_squared = odd(n.as_ref().concatenating_mul(n.as_ref()).resize(precision(2 * bits)), "n²")?;
+        // (Public values: a variable-time width check is fine.)
+        if djn.bit_width_vartime() > n_squared.bits_precision() {
+            return Err(PaillierError::InvalidKey("the DJN element is not below n²".into()));
+        }
         let djn = djn.resize(n_squared.bits_precision());
         if djn >= *n_squared.as_ref() || djn == BoxedUint::zero_with_precision(djn.bits_precision()) {
             return Err(PaillierError::InvalidKey("the DJN element is not below n²".into()));

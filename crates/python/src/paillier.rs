@@ -11,6 +11,7 @@ use blindfold_paillier::{Ciphertext, EncryptedMatrix, FixedPoint, KEY_SIZES, Pla
 use ndarray::{ArrayD, IxDyn};
 use numpy::{PyArrayDyn, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 use rayon::prelude::*;
 
 use crate::arrays::to_numpy;
@@ -188,6 +189,19 @@ impl PrivateKey {
     fn __repr__(&self) -> String {
         format!("PrivateKey({} bits, <redacted>)", self.key.public_key().bits())
     }
+
+    /// The key pair's encoding (its primes: keep these bytes secret).
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.key.to_bytes())
+    }
+
+    /// A key pair from [`PrivateKey::to_bytes`]'s encoding (checked: the
+    /// primes are primes, the numbers form a key).
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, data: Vec<u8>) -> PyResult<PrivateKey> {
+        let key = py.detach(|| blindfold_paillier::PrivateKey::from_bytes(&data)).map_err(value_error)?;
+        Ok(PrivateKey { key: Arc::new(key) })
+    }
 }
 
 #[pymethods]
@@ -206,10 +220,84 @@ impl PublicKey {
     fn __repr__(&self) -> String {
         format!("PublicKey({} bits)", self.key.bits())
     }
+
+    /// The public key's encoding.
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.key.to_bytes())
+    }
+
+    /// A public key from [`PublicKey::to_bytes`]'s encoding (checked).
+    #[staticmethod]
+    fn from_bytes(data: Vec<u8>) -> PyResult<PublicKey> {
+        let key = blindfold_paillier::PublicKey::from_bytes(&data).map_err(value_error)?;
+        Ok(PublicKey { key: Arc::new(key) })
+    }
 }
+
+/// An encrypted tensor's encoding: its public key, shape, scale, the bound
+/// on its magnitude, and the ciphertexts as the crate's checked matrix
+/// format (one row). Self-contained: a server can read it without the
+/// key's owner.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct TensorRecord {
+    version: u16,
+    key: Vec<u8>,
+    shape: Vec<u64>,
+    magnitude_bits: f64,
+    matrix: Vec<u8>,
+}
+
+/// The version of [`TensorRecord`].
+const TENSOR_VERSION: u16 = 1;
 
 #[pymethods]
 impl EncryptedTensor {
+    /// The tensor's encoding, public key included.
+    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let matrix = EncryptedMatrix {
+            rows: 1,
+            columns: self.values.len(),
+            fractional_bits: self.fractional_bits,
+            values: self.values.as_ref().clone(),
+        };
+        let record = TensorRecord {
+            version: TENSOR_VERSION,
+            key: self.key.to_bytes(),
+            shape: self.shape.iter().map(|&d| d as u64).collect(),
+            magnitude_bits: self.magnitude_bits,
+            matrix: matrix.to_bytes(&self.key),
+        };
+        let bytes = postcard::to_allocvec(&record).map_err(protocol_error)?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// A tensor from [`EncryptedTensor::to_bytes`]'s encoding: the key, the
+    /// shape against the ciphertexts, every ciphertext against the key.
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, data: Vec<u8>) -> PyResult<EncryptedTensor> {
+        let malformed = |reason: String| value_error(format!("not an encrypted tensor: {reason}"));
+        let record: TensorRecord = postcard::from_bytes(&data).map_err(|e| malformed(e.to_string()))?;
+        if record.version != TENSOR_VERSION {
+            return Err(malformed(format!(
+                "format version {}, this build reads {TENSOR_VERSION}",
+                record.version
+            )));
+        }
+        let key = Arc::new(blindfold_paillier::PublicKey::from_bytes(&record.key).map_err(value_error)?);
+        let matrix = py
+            .detach(|| EncryptedMatrix::from_bytes(&key, &record.matrix))
+            .map_err(|e| malformed(e.to_string()))?;
+        let shape: Vec<usize> =
+            record.shape.iter().map(|&d| usize::try_from(d).unwrap_or(usize::MAX)).collect();
+        if shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) != Some(matrix.values.len()) {
+            return Err(malformed(format!("shape {shape:?} for {} ciphertexts", matrix.values.len())));
+        }
+        if !(record.magnitude_bits.is_finite() && record.magnitude_bits >= 0.0) {
+            return Err(malformed("a magnitude bound that is not a number".into()));
+        }
+        EncryptedTensor::new(key, shape, matrix.fractional_bits, record.magnitude_bits, matrix.values)
+    }
+
     #[getter]
     fn shape(&self) -> Vec<usize> {
         self.shape.clone()

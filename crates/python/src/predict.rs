@@ -1,5 +1,5 @@
 //! `predict(model, x)`: an ONNX model (the model owner's) applied to the
-//! client's rows, batch by batch, every party in this process
+//! client's rows, `batch` inputs per session, every party in this process
 //! (`blindfold_jobs::predict`).
 
 use std::sync::Arc;
@@ -7,45 +7,62 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use blindfold_jobs::predict::{PredictOptions, predict as predict_rows};
+use blindfold_runtime::OverflowPolicy;
 use numpy::{PyArrayDyn, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
 
 use crate::arrays::to_numpy;
 use crate::builder::{protocol, sigmoid_method};
 use crate::errors::{job_error, value_error};
-use crate::interrupt;
+use crate::interrupt::{self, Progress};
 
 /// Runs `model` (ONNX bytes) on the rows of `x` (first axis: inputs);
 /// returns the client's outputs for every row and the job's record as JSON.
 #[pyfunction]
-#[pyo3(signature = (model, x, protocol = "pond", batch = None, sigmoid = "clamped", comparison_bits = None, timeout = 60.0))]
+#[pyo3(signature = (
+    model, x, protocol = "pond", batch = 100, sigmoid = "clamped", comparison_bits = None, timeout = 60.0,
+    progress = false, accept_overflow = false
+))]
 #[allow(clippy::too_many_arguments)]
 pub fn predict<'py>(
     py: Python<'py>,
     model: Vec<u8>,
     x: PyReadonlyArrayDyn<'py, f64>,
     protocol: &str,
-    batch: Option<usize>,
+    batch: usize,
     sigmoid: &str,
     comparison_bits: Option<u32>,
     timeout: f64,
+    progress: bool,
+    accept_overflow: bool,
 ) -> PyResult<(Bound<'py, PyArrayDyn<f64>>, String)> {
     if !(timeout.is_finite() && timeout > 0.0) {
         return Err(value_error(format!("timeout {timeout}: a positive number of seconds")));
     }
+    if batch == 0 {
+        return Err(value_error("batch: at least 1 input per session"));
+    }
     let x = x.as_array().to_owned();
     let cancel = Arc::new(AtomicBool::new(false));
+    let shown = progress.then(|| Progress::new("inputs"));
+    let hook = shown.clone().map(|shown| {
+        Arc::new(move |done: usize, total: usize| shown.set(done, total))
+            as Arc<dyn Fn(usize, usize) + Send + Sync>
+    });
     let options = PredictOptions {
-        batch: batch.unwrap_or(usize::MAX),
+        batch,
         protocol: self::protocol(protocol)?,
         sigmoid: sigmoid_method(sigmoid)?,
         comparison_bits,
         timeout: Duration::from_secs_f64(timeout),
         cancel: Some(Arc::clone(&cancel)),
+        progress: hook,
+        overflow: if accept_overflow { OverflowPolicy::Accept } else { OverflowPolicy::Refuse },
         ..PredictOptions::default()
     };
-    let prediction = interrupt::run(py, cancel, move || predict_rows(&model, "the model", &x, &options))?
-        .map_err(job_error)?;
+    let prediction =
+        interrupt::run_showing(py, cancel, shown, move || predict_rows(&model, "the model", &x, &options))?
+            .map_err(job_error)?;
     let record = prediction.record().to_string();
     Ok((to_numpy(py, prediction.outputs), record))
 }

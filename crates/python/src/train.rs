@@ -8,14 +8,15 @@ use std::sync::atomic::AtomicBool;
 
 use blindfold_ir::Ring;
 use blindfold_jobs::input::{Header, Table, read_table};
-use blindfold_jobs::train::{DataSource, TrainRequest, train as train_tables};
+use blindfold_jobs::train::{DataSource, TrainRequest, TrainingProgress, train as train_tables};
 use blindfold_ml::training::{ModelKind, SigmoidMethod, TrainingConfig};
+use blindfold_runtime::OverflowPolicy;
 use numpy::PyReadonlyArrayDyn;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::errors::{job_error, value_error};
-use crate::interrupt;
+use crate::interrupt::{self, Progress};
 
 /// A table from a CSV path or a (columns, 2-D float64 array) pair.
 fn table(owner: &str, value: &Bound<'_, PyAny>) -> PyResult<(String, Table)> {
@@ -50,7 +51,7 @@ fn table(owner: &str, value: &Bound<'_, PyAny>) -> PyResult<(String, Table)> {
 #[pyo3(signature = (
     kind, data, label, test = None, epochs = 10, batch_size = 32, learning_rate = 0.1, classes = None,
     hidden = vec![128, 128], ring = "z128", sigmoid = "clamped", comparison_bits = None, reveal_loss = false,
-    standardize = true
+    standardize = true, progress = false, accept_overflow = false
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn train<'py>(
@@ -69,6 +70,8 @@ pub fn train<'py>(
     comparison_bits: Option<u32>,
     reveal_loss: bool,
     standardize: bool,
+    progress: bool,
+    accept_overflow: bool,
 ) -> PyResult<(Bound<'py, PyBytes>, String)> {
     let kind = ModelKind::from_name(kind, hidden).map_err(value_error)?;
     let ring: Ring = ring.parse().map_err(value_error)?;
@@ -102,8 +105,14 @@ pub fn train<'py>(
     request.classes = classes;
     request.standardize = standardize;
     request.cancel = Some(Arc::clone(&cancel));
-    let outcome = interrupt::run(py, cancel, move || train_tables(&request, &sources, test.as_ref()))?
-        .map_err(job_error)?;
+    request.overflow = if accept_overflow { OverflowPolicy::Accept } else { OverflowPolicy::Refuse };
+    let shown = progress.then(|| Progress::new("ops"));
+    if let Some(shown) = shown.clone() {
+        request.progress = Some(Arc::new(move |at: TrainingProgress| shown.set(at.done, at.total)));
+    }
+    let outcome =
+        interrupt::run_showing(py, cancel, shown, move || train_tables(&request, &sources, test.as_ref()))?
+            .map_err(job_error)?;
     let metrics = outcome.record(None).to_string();
     Ok((PyBytes::new(py, &outcome.model), metrics))
 }

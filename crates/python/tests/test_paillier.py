@@ -51,3 +51,28 @@ def test_impossible_or_unsafe_operations_are_refused(keys):
         paillier.generate_keys(1024)
     with pytest.raises(TypeError, match="dtype"):
         keys.public_key.encrypt(np.array(["a"]))
+
+
+def test_keys_and_ciphertexts_travel_as_bytes_and_pickles(keys):
+    import pickle
+
+    x = np.array([[1.25, -3.5], [0.0, 1e3]])
+    encrypted = keys.public_key.encrypt(x)
+    # The client sends its public key and ciphertexts; the server computes.
+    public = paillier.PublicKey.from_bytes(keys.public_key.to_bytes())
+    received = paillier.EncryptedTensor.from_bytes(encrypted.to_bytes())
+    assert public == keys.public_key and received.shape == (2, 2)
+    reply = pickle.loads(pickle.dumps(received @ np.array([[2.0], [1.0]]) + 1.0))
+    np.testing.assert_allclose(keys.decrypt(reply), x @ [[2.0], [1.0]] + 1.0, atol=1e-6)
+    # The key pair too (its bytes are secret).
+    restored = pickle.loads(pickle.dumps(keys))
+    np.testing.assert_allclose(restored.decrypt(encrypted), x, atol=1e-9)
+    assert paillier.PrivateKey.from_bytes(keys.to_bytes()).public_key == keys.public_key
+    # Tampered bytes are refused, not misread.
+    data = bytearray(encrypted.to_bytes())
+    with pytest.raises(ValueError):
+        paillier.EncryptedTensor.from_bytes(bytes(data[: len(data) // 2]))
+    with pytest.raises(ValueError):
+        paillier.PublicKey.from_bytes(b"not a key")
+    with pytest.raises(ValueError):
+        paillier.PrivateKey.from_bytes(keys.public_key.to_bytes())

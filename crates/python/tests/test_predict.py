@@ -95,3 +95,38 @@ def test_bad_models_and_inputs_are_python_exceptions():
         bf.predict(12345, np.ones((1, 6)))
     with pytest.raises(ValueError, match="protocol"):
         bf.predict(model, np.ones((1, 6)), protocol="magic")
+
+
+class TorchLike:
+    """What a torch tensor or a pandas frame offers numpy: ``__array__``."""
+
+    def __init__(self, array):
+        self.array = array
+
+    def __array__(self, dtype=None, copy=None):
+        return self.array if dtype is None else self.array.astype(dtype)
+
+
+def test_array_likes_batches_and_progress(capsys):
+    model = dense_model()
+    x = np.random.default_rng(3).normal(size=(7, 6))
+    expected = runtime(model, x)
+    got, summary = bf.predict(model, TorchLike(x), batch=3, progress=True, return_summary=True)
+    assert np.max(np.abs(got - expected)) < 2e-3
+    assert summary["batches"] == 3 and summary["inputs"] == 7
+    np.testing.assert_allclose(bf.predict(model, x.tolist(), batch=100), got, atol=2e-3)
+    with pytest.raises(ValueError, match="max_rows"):
+        bf.predict(model, x, max_rows=5)
+    with pytest.raises(TypeError, match="numpy array"):
+        bf.predict(model, True)
+
+
+def test_a_model_that_would_overflow_is_refused_unless_accepted():
+    model = dense_model()
+    for tensor in model.graph.initializer:
+        if tensor.name == "w1":
+            tensor.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(tensor) * 1e6, "w1"))
+    x = np.ones((2, 6))
+    with pytest.raises(OverflowError, match="overflow"):
+        bf.predict(model, x)
+    assert bf.predict(model, x, accept_overflow=True).shape == (2, 3)

@@ -50,3 +50,22 @@ def test_bad_tables_are_value_and_type_errors(diabetes):
         bf.train("linreg", {"a": np.array([["x", "y"]])}, epochs=1)
     with pytest.raises(TypeError, match="data"):
         bf.train("linreg", {}, epochs=1)
+
+
+class Frame:
+    """A pandas-like frame: named columns and ``__array__``."""
+
+    def __init__(self, array, columns):
+        self.array, self.columns = array, columns
+
+    def __array__(self, dtype=None, copy=None):
+        return self.array if dtype is None else self.array.astype(dtype)
+
+
+def test_data_frames_and_array_likes_train(diabetes):
+    columns = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6", "target"]
+    frames = {"a": Frame(diabetes[:200], columns), "b": Frame(diabetes[200:400], columns)}
+    result = bf.train("linreg", frames, labels="target", test=Frame(diabetes[400:], columns), epochs=5)
+    assert result.metrics["rows"] == 400 and result.metrics["test_r2"] > 0.3
+    with pytest.raises(ValueError, match="no column 'outcome'"):
+        bf.train("linreg", frames, labels="outcome")

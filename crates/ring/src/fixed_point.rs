@@ -23,7 +23,7 @@
 //! - Z_2^64, F = 16: resolution 2^−16 ≈ 1.5·10^−5, values up to 2^47,
 //!   products up to 2^31 ≈ 2.1·10^9 before truncation; activations within
 //!   ±2^8 give a truncation failure rate near 2^(8+32+1−64) = 2^−23 per
-//!   element (the figure PROTOCOLS.md works through). Right for inference,
+//!   element (the figure docs/protocols.md works through). Right for inference,
 //!   where 16 bits of fraction are more than 8-bit-trained weights need.
 //! - Z_2^128, F = 32: resolution 2^−32 ≈ 2.3·10^−10, values up to 2^95,
 //!   products up to 2^63 before truncation; failure rate 2^−55 per element

@@ -1,4 +1,4 @@
-//! `blindfold bench inference`: the MNIST networks of BENCHMARKS.md (A–D,
+//! `blindfold bench inference`: the MNIST networks of docs/benchmarks.md (A–D,
 //! and the model adaptations A-sigmoid and C-sigmoid-avgpool) imported from
 //! the repository's ONNX files and run with Pond at batch 1 and 100, beside
 //! the plaintext f32 run of the same graph in the same process.
@@ -98,7 +98,7 @@ fn comparisons(graph: &Graph) -> usize {
         .sum()
 }
 
-/// "c-sigmoid-avgpool" → "C-sigmoid-avgpool", as BENCHMARKS.md names the networks.
+/// "c-sigmoid-avgpool" → "C-sigmoid-avgpool", as docs/benchmarks.md names the networks.
 fn display_name(network: &str) -> String {
     let mut chars = network.chars();
     chars.next().map(|first| first.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()

@@ -13,7 +13,7 @@ use blindfold_ring::{Conv2dGeometry, Prg, RingTensor, Seed};
 
 use crate::bench::{Record, time};
 
-/// The matmul shapes of BENCHMARKS.md: (m, k, n).
+/// The matmul shapes of docs/benchmarks.md: (m, k, n).
 const MATMUL_SHAPES: [(usize, usize, usize); 3] = [(128, 784, 128), (256, 256, 256), (1024, 1024, 1024)];
 
 /// What `--quick` leaves out: the 1024³ product (seconds per run).

@@ -90,7 +90,7 @@ pub fn run(suite: Suite, options: BenchOptions) -> Result<Vec<Record>> {
     }
 }
 
-/// One measured workload, in the format of BENCHMARKS.md.
+/// One measured workload, in the format of docs/benchmarks.md.
 #[derive(Debug, Clone, Serialize)]
 pub struct Record {
     pub suite: &'static str,

@@ -1,5 +1,5 @@
 //! `blindfold bench training`: the seed's performance slide, logistic
-//! regression with 100 features (BENCHMARKS.md's logreg-100): one SGD step
+//! regression with 100 features (docs/benchmarks.md's logreg-100): one SGD step
 //! at batch 128, and one epoch over 10,000 rows, under Pond beside the same
 //! graph in plaintext f32, with the clamped and the polynomial sigmoid.
 //!

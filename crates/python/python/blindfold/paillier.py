@@ -75,6 +75,21 @@ class EncryptedTensor:
     def __neg__(self) -> "EncryptedTensor":
         return EncryptedTensor(self._inner.neg())
 
+    def to_bytes(self) -> bytes:
+        """The ciphertexts with their public key, shape and scale: what a
+        client sends a server (``EncryptedTensor.from_bytes`` reads it)."""
+        return bytes(self._inner.to_bytes())
+
+    @staticmethod
+    def from_bytes(data: bytes) -> "EncryptedTensor":
+        """Reads ``to_bytes``'s encoding; every ciphertext is checked
+        against the key. The bound on the values travels with them: the
+        sender vouches for it."""
+        return EncryptedTensor(_blindfold.EncryptedTensor.from_bytes(bytes(data)))
+
+    def __reduce__(self):
+        return (EncryptedTensor.from_bytes, (self.to_bytes(),))
+
 
 class PublicKey:
     """Encrypts; computing on ciphertexts needs nothing else."""
@@ -91,6 +106,23 @@ class PublicKey:
     def encrypt(self, x: Plain) -> EncryptedTensor:
         """Encrypts every element of ``x``."""
         return EncryptedTensor(self._inner.encrypt(as_float64(x, "x")))
+
+    def to_bytes(self) -> bytes:
+        """The public key's encoding (``PublicKey.from_bytes`` reads it)."""
+        return bytes(self._inner.to_bytes())
+
+    @staticmethod
+    def from_bytes(data: bytes) -> "PublicKey":
+        return PublicKey(_blindfold.PublicKey.from_bytes(bytes(data)))
+
+    def __reduce__(self):
+        return (PublicKey.from_bytes, (self.to_bytes(),))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PublicKey) and self.to_bytes() == other.to_bytes()
+
+    def __hash__(self) -> int:
+        return hash(self.to_bytes())
 
     def __repr__(self) -> str:
         return repr(self._inner)
@@ -121,6 +153,18 @@ class PrivateKey:
         if not isinstance(x, EncryptedTensor):
             raise TypeError(f"decrypt: an EncryptedTensor, not {type(x).__name__}")
         return self._inner.decrypt(x._inner)
+
+    def to_bytes(self) -> bytes:
+        """The key pair's encoding, primes included: keep it secret
+        (pickling a private key writes the same bytes)."""
+        return bytes(self._inner.to_bytes())
+
+    @staticmethod
+    def from_bytes(data: bytes) -> "PrivateKey":
+        return PrivateKey(_blindfold.PrivateKey.from_bytes(bytes(data)))
+
+    def __reduce__(self):
+        return (PrivateKey.from_bytes, (self.to_bytes(),))
 
     def __repr__(self) -> str:
         return repr(self._inner)

@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from . import _blindfold
-from ._arrays import as_float64
+from ._arrays import as_float64, column_names
 
 Model = Union[str, "os.PathLike[str]", bytes, Any]
-Table = Union[str, "os.PathLike[str]", np.ndarray, Tuple[np.ndarray, np.ndarray]]
+Table = Union[str, "os.PathLike[str]", np.ndarray, Tuple[Any, Any], Any]
+
+#: The most rows one ``predict`` call takes unless ``max_rows`` says more:
+#: each batch is a session of its own, but the outputs of every row are
+#: kept.
+MAX_ROWS = 1_000_000
 
 
 def _model_bytes(model: Model) -> bytes:
@@ -30,29 +36,61 @@ def _model_bytes(model: Model) -> bytes:
 
 def predict(
     model: Model,
-    x: np.ndarray,
+    x: Any,
     protocol: str = "pond",
-    batch: Optional[int] = None,
+    batch: int = 100,
     sigmoid: str = "clamped",
     comparison_bits: Optional[int] = None,
     timeout: float = 60.0,
     return_summary: bool = False,
+    progress: Optional[bool] = None,
+    max_rows: int = MAX_ROWS,
+    accept_overflow: bool = False,
 ) -> Union[np.ndarray, Tuple[np.ndarray, Dict[str, Any]]]:
     """The model owner's ONNX ``model`` applied to the client's ``x`` (first
-    axis: the inputs), with every party in this process: the servers see
-    only shares of ``x`` and of the weights; only the client gets the
+    axis: the inputs; a numpy array, a pandas DataFrame, a torch tensor,
+    anything numpy converts), with every party in this process: the servers
+    see only shares of ``x`` and of the weights; only the client gets the
     outputs (one row per input; a final Softmax is left out, the logits
-    returned). ``batch`` inputs go in each session (default: all).
-    ``protocol="plaintext-f64"`` runs the model in the clear, for
-    comparison (``"plaintext-fixed"``: Pond's fixed point in the clear).
+    returned).
+
+    ``batch`` inputs go in each session (100 by default), with a progress
+    bar on ``sys.stderr`` when ``progress`` (default: when it is a
+    terminal). More than ``max_rows`` rows are refused unless ``max_rows``
+    is raised. ``protocol="plaintext-f64"`` runs the model in the clear,
+    for comparison (``"plaintext-fixed"``: Pond's fixed point in the
+    clear). A model whose values could overflow fixed point on ``x`` raises
+    ``OverflowError`` naming the node, unless ``accept_overflow=True``.
     With ``return_summary``, also returns the job's record: time, bytes
     (each party's received bytes under ``"received"``) and rounds per
     batch, as ``blindfold predict --json`` prints them."""
     data = as_float64(x, "x")
+    if data.ndim >= 1 and data.shape[0] > max_rows:
+        raise ValueError(
+            f"x has {data.shape[0]} rows, more than max_rows={max_rows}: predict in parts, or raise max_rows"
+        )
+    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+        raise ValueError(f"batch: a positive int, not {batch!r}")
+    shown = _stderr_is_terminal() if progress is None else bool(progress)
     outputs, summary = _blindfold.predict(
-        _model_bytes(model), data, protocol, batch, sigmoid, comparison_bits, float(timeout)
+        _model_bytes(model),
+        data,
+        protocol,
+        batch,
+        sigmoid,
+        comparison_bits,
+        float(timeout),
+        shown,
+        bool(accept_overflow),
     )
     return (outputs, json.loads(summary)) if return_summary else outputs
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 @dataclass
@@ -71,6 +109,15 @@ def _table(value: Table, labels: Union[str, int], what: str) -> Any:
         if not isinstance(labels, str):
             raise TypeError(f"{what}: a CSV file needs labels= the label column's name")
         return os.fspath(value)
+    names = column_names(value)
+    if names is not None and isinstance(labels, str):
+        # A DataFrame: its own column names, the label by name.
+        if labels not in names:
+            raise ValueError(f"{what}: no column '{labels}' (it has {', '.join(names)})")
+        array = as_float64(value, what)
+        if array.ndim != 2:
+            raise ValueError(f"{what}: a 2-D table, not shape {array.shape}")
+        return (names, np.ascontiguousarray(array))
     if isinstance(value, tuple):
         if len(value) != 2:
             raise TypeError(f"{what}: (features, labels) or one array")
@@ -112,18 +159,24 @@ def train(
     comparison_bits: Optional[int] = None,
     reveal_loss: bool = False,
     standardize: bool = True,
+    progress: Optional[bool] = None,
+    accept_overflow: bool = False,
 ) -> TrainResult:
     """Trains ``kind`` (``"linreg"``, ``"logreg"`` or ``"mlp"``) with SGD
     under Pond on the rows of several data owners, every party in this
     process; only the model owner gets the model.
 
     ``data`` maps each owner to its rows: a CSV path (a header row; then
-    ``labels`` names the label column), a 2-D array (``labels`` is the
-    label column's index, default the last), or ``(features, labels)``.
-    Columns are standardised with privately pooled statistics unless
-    ``standardize=False`` (the model takes raw features either way).
-    ``test`` (same forms) gives the test metric: R² for regression,
-    accuracy for classifiers, private beside plaintext."""
+    ``labels`` names the label column), a pandas DataFrame (``labels``
+    names the label column), a 2-D array (``labels`` is the label column's
+    index, default the last), or scikit-learn's ``(X, y)`` (any array-like
+    features and labels). Columns are standardised with privately pooled
+    statistics unless ``standardize=False`` (the model takes raw features
+    either way). ``test`` (same forms) gives the test metric: R² for
+    regression, accuracy for classifiers, private beside plaintext.
+    ``progress`` draws a bar on ``sys.stderr`` (default: when it is a
+    terminal). A training whose values could overflow fixed point raises
+    ``OverflowError`` before it starts, unless ``accept_overflow=True``."""
     if not isinstance(data, Mapping) or not data:
         raise TypeError("data: a dict {owner: rows} with at least one owner")
     tables = {owner: _table(value, labels, f"data['{owner}']") for owner, value in data.items()}
@@ -144,5 +197,7 @@ def train(
         comparison_bits,
         bool(reveal_loss),
         bool(standardize),
+        _stderr_is_terminal() if progress is None else bool(progress),
+        bool(accept_overflow),
     )
     return TrainResult(model=bytes(model), metrics=json.loads(metrics))
