@@ -79,6 +79,9 @@ pub struct Config {
     pub operators: BTreeMap<String, OperatorConfig>,
 }
 
+/// The largest parties file read (a thousand parties fit in far less).
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
 /// What a worker lets connections and sessions hold, so that no peer (and
 /// no stranger without a certificate) can exhaust it.
 #[derive(Clone, Debug, PartialEq)]
@@ -150,10 +153,12 @@ struct RawOperator {
 impl Config {
     /// Reads and checks a parties file.
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path).map_err(|error| NetworkError::Config {
-            path: path.display().to_string(),
-            reason: error.to_string(),
-        })?;
+        let error = |reason: String| NetworkError::Config { path: path.display().to_string(), reason };
+        let size = std::fs::metadata(path).map_err(|e| error(e.to_string()))?.len();
+        if size > MAX_FILE_BYTES {
+            return Err(error(format!("{size} bytes: a parties file is at most {MAX_FILE_BYTES}")));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
         Config::parse(&text, path)
     }
 
