@@ -5,7 +5,7 @@
 
 Writes crates/onnx/tests/fixtures/NAME.onnx, NAME-input.npy (batch 3) and
 NAME-expected.npy (onnxruntime's output) for small models covering every op
-the importer takes, and unsupported.onnx (a Tanh node).
+the importer takes, and unsupported.onnx (a Det node).
 """
 from pathlib import Path
 
@@ -91,7 +91,7 @@ save("misc", [
 ], [3, 2], opset=11)
 
 # An op the importer does not take.
-graph = helper.make_graph([helper.make_node("Tanh", ["x"], ["y"], name="squash")], "unsupported",
-                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])])
+graph = helper.make_graph([helper.make_node("Det", ["x"], ["y"], name="determinant")], "unsupported",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N"])])
 onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), out / "unsupported.onnx")

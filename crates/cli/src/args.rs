@@ -164,9 +164,16 @@ pub struct PredictArgs {
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
     /// The client's inputs: .npy (float64, float32 or uint8), IDX (MNIST's
-    /// format, gzipped or not) or .csv (a header row is detected).
-    #[arg(long, value_name = "FILE")]
-    pub input: PathBuf,
+    /// format, gzipped or not) or .csv (a header row is detected). FILE is
+    /// the model's first graph input; NAME=FILE gives the graph input NAME
+    /// (repeat for a model with several inputs).
+    #[arg(long, value_name = "[NAME=]FILE", required = true)]
+    pub input: Vec<String>,
+    /// Who supplies graph input NAME (by default the first graph input is
+    /// the client's and any other the model owner's), e.g.
+    /// --input-owner weights=model-owner. Repeatable.
+    #[arg(long, value_name = "NAME=PARTY", value_parser = name_and_party)]
+    pub input_owner: Vec<(String, String)>,
     /// pond (secret sharing), paillier (encryption), or a plaintext run for
     /// debugging: plaintext-fixed or plaintext-f64.
     #[arg(long, default_value = "pond", value_parser = predict_protocol)]
@@ -209,9 +216,13 @@ pub struct PredictArgs {
 impl PredictArgs {
     /// The files a prediction reads.
     pub fn files(&self) -> PredictFiles {
+        let mut inputs = self.inputs().into_iter();
+        let (input_name, input) = inputs.next().expect("clap requires one --input");
         PredictFiles {
             model: self.model.clone(),
-            input: self.input.clone(),
+            input,
+            input_name,
+            named_inputs: inputs.filter_map(|(name, path)| Some((name?, path))).collect(),
             labels: self.labels.clone(),
             scale: self.scale,
             limit: self.limit,
@@ -227,8 +238,44 @@ impl PredictArgs {
             comparison_bits: self.graph.comparison_bits,
             compare_plaintext: self.compare_plaintext,
             timeout: Duration::from_secs_f64(self.timeout),
+            input_owners: self.input_owner.iter().cloned().collect(),
             ..PredictOptions::default()
         }
+    }
+
+    /// The `--input` files: `NAME=FILE` names a graph input (unless the
+    /// whole text is an existing file), `FILE` is the first; the first
+    /// given is read first (its rows are the inputs).
+    pub fn inputs(&self) -> Vec<(Option<String>, PathBuf)> {
+        let mut inputs: Vec<(Option<String>, PathBuf)> = self
+            .input
+            .iter()
+            .map(|text| match text.split_once('=') {
+                Some((name, path)) if !PathBuf::from(text).exists() && !name.is_empty() => {
+                    (Some(name.to_string()), PathBuf::from(path))
+                }
+                _ => (None, PathBuf::from(text)),
+            })
+            .collect();
+        // The unnamed file (the first graph input) leads.
+        if let Some(position) = inputs.iter().position(|(name, _)| name.is_none()) {
+            let first = inputs.remove(position);
+            inputs.insert(0, first);
+        }
+        inputs
+    }
+
+    /// The first input's file (the rows).
+    pub fn first_input(&self) -> PathBuf {
+        self.inputs().remove(0).1
+    }
+}
+
+/// `NAME=PARTY`.
+fn name_and_party(text: &str) -> Result<(String, String), ValueError> {
+    match text.split_once('=') {
+        Some((name, party)) if !name.is_empty() && !party.is_empty() => Ok((name.into(), party.into())),
+        _ => Err(ValueError::NameParty(text.into())),
     }
 }
 
@@ -558,6 +605,8 @@ impl BenchArgs {
 pub enum ValueError {
     #[error("'{0}': expected OWNER=FILE.csv")]
     OwnerFile(String),
+    #[error("'{0}': expected NAME=PARTY, e.g. weights=model-owner")]
+    NameParty(String),
     #[error("protocol '{0}': choose paillier, pond, plaintext-fixed or plaintext-f64")]
     PredictProtocol(String),
     #[error("'{0}': choose 2048, 3072 or 4096")]

@@ -111,7 +111,7 @@ fn predict(args: PredictArgs) -> Result<(), CliError> {
     let PredictProtocol::Session(protocol) = args.protocol else {
         let (bar, hook) = progress::inputs(args.json);
         let options = PaillierOptions { key_bits: args.key_bits, limit: args.limit, progress: Some(hook) };
-        let prediction = predict_paillier::run(&args.model, &args.input, &options);
+        let prediction = predict_paillier::run(&args.model, &args.first_input(), &options);
         bar.finish_and_clear();
         let prediction = prediction?;
         show(args.json, || prediction.record(), || render::paillier_text(&prediction));

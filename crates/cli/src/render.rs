@@ -57,17 +57,25 @@ pub fn prediction_text(outcome: &FilePrediction) -> String {
     if p.softmax_removed {
         let _ = writeln!(
             text,
-            "  the model's final Softmax is left out: the client gets the logits (same argmax)"
+            "  the model's final Softmax is the client's: it is applied to the revealed logits in the clear"
         );
     }
     let shown = outcome.classes.len().min(SHOWN);
     let _ =
         writeln!(text, "\nwhat the client learned ({}):", showing(shown, outcome.classes.len(), "inputs"));
-    for (index, (row, class)) in p.outputs.outer_iter().zip(&outcome.classes).take(shown).enumerate() {
-        let values: Vec<String> = row.iter().take(10).map(|v| format!("{v:.3}")).collect();
-        let more = if row.len() > 10 { format!(", … ({} values)", row.len()) } else { String::new() };
-        let _ =
-            writeln!(text, "  input {index}: class {class}  {} [{}{more}]", p.output_name, values.join(", "));
+    for (index, class) in outcome.classes.iter().enumerate().take(shown) {
+        let mut shown_outputs = Vec::new();
+        for output in &p.named {
+            let row = output.values.index_axis(ndarray::Axis(0), index);
+            let values: Vec<String> = row
+                .iter()
+                .take(10)
+                .map(|v| if output.integer { format!("{v}") } else { format!("{v:.3}") })
+                .collect();
+            let more = if row.len() > 10 { format!(", … ({} values)", row.len()) } else { String::new() };
+            shown_outputs.push(format!("{} [{}{more}]", output.name, values.join(", ")));
+        }
+        let _ = writeln!(text, "  input {index}: class {class}  {}", shown_outputs.join("  "));
     }
     if let Some(accuracy) = outcome.accuracy {
         let _ = writeln!(text, "\naccuracy {:.2}%", accuracy * 100.0);

@@ -325,6 +325,28 @@ impl GraphBuilder {
         self.scale(sums, 1.0 / (kernel.0 * kernel.1) as f64)
     }
 
+    /// The sum of each (kernel) window of an NCHW tensor, per channel
+    /// (zero padding).
+    pub fn sum_pool2d(
+        &mut self,
+        tensor: Tensor,
+        kernel: (usize, usize),
+        geometry: Conv2dGeometry,
+    ) -> Result<Tensor> {
+        self.push(Op::SumPool2d { source: tensor.0, kernel, geometry }, None)
+    }
+
+    /// Every `kernel` window of an NCHW tensor along a new last axis
+    /// (see [`Op::Windows2d`] for padding).
+    pub fn windows2d(
+        &mut self,
+        tensor: Tensor,
+        kernel: (usize, usize),
+        geometry: Conv2dGeometry,
+    ) -> Result<Tensor> {
+        self.push(Op::Windows2d { source: tensor.0, kernel, geometry }, None)
+    }
+
     /// Sum over `axes`.
     pub fn sum(&mut self, tensor: Tensor, axes: &[usize], keep_dims: bool) -> Result<Tensor> {
         self.push(Op::Sum { source: tensor.0, axes: axes.to_vec(), keep_dims }, None)
@@ -420,15 +442,28 @@ impl GraphBuilder {
     /// real: the same tournament over (value, index) pairs, one product per
     /// level moving both. Ties go to the earlier index.
     pub fn argmax(&mut self, tensor: Tensor) -> Result<Tensor> {
+        let length = self.ty(tensor).shape.last().copied().unwrap_or(0);
+        let indices: Vec<f64> = (0..length).map(|i| i as f64).collect();
+        self.argmax_labelled(tensor, &indices)
+    }
+
+    /// `labels[i]` for i the index of the largest element along the last
+    /// axis (removed): [`argmax`](Self::argmax)'s tournament carrying public
+    /// labels (a classifier's class labels) instead of the indices, at the
+    /// same cost. Ties go to the earlier index.
+    pub fn argmax_labelled(&mut self, tensor: Tensor, labels: &[f64]) -> Result<Tensor> {
         let shape = self.ty(tensor).shape.clone();
         let axis =
             shape.len().checked_sub(1).ok_or_else(|| self.invalid("argmax", "a scalar has no last axis"))?;
         let length = shape[axis];
+        if labels.len() != length {
+            return Err(self.invalid("argmax", &format!("{} labels for an axis of {length}", labels.len())));
+        }
         let mut with_item = shape.clone();
         with_item.push(1);
         let values = self.reshape(tensor, &with_item)?;
         let indices: Vec<f64> =
-            (0..shape.iter().product::<usize>()).map(|i| (i % length.max(1)) as f64).collect();
+            (0..shape.iter().product::<usize>()).map(|i| labels[i % length.max(1)]).collect();
         let indices = self.constant(&with_item, &indices)?;
         let pairs = self.concat(&[values, indices], axis + 1)?;
         let winner = self.tournament(pairs, axis)?;

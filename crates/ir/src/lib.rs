@@ -16,6 +16,7 @@
 //! # Ok::<(), blindfold_ir::GraphError>(())
 //! ```
 
+mod approximations;
 mod builder;
 mod error;
 mod gradient;
@@ -27,6 +28,7 @@ mod sigmoid;
 mod types;
 mod values;
 
+pub use approximations::EXP_DOMAIN;
 pub use builder::{
     Conv2dGeometry, GraphBuilder, SIGMOID_CLAMP, SIGMOID_CLAMPED_COEFFICIENTS, SIGMOID_COEFFICIENTS_OVER_8,
     Tensor,

@@ -9,8 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use blindfold_ir::parties::PREDICTION_CLIENT;
-use blindfold_onnx::{ImportOptions, ImportedModel, SigmoidMethod, import};
+use blindfold_onnx::{ClientStep, ImportOptions, ImportedModel, SigmoidMethod, import};
 use blindfold_runtime::{OverflowPolicy, Protocol, Report, Session, SessionOptions};
 use ndarray::{ArrayD, Axis, IxDyn, concatenate};
 use serde_json::{Value, json};
@@ -40,6 +39,9 @@ pub struct PredictOptions {
     pub overflow: OverflowPolicy,
     /// Called after each batch with the inputs done so far and all inputs.
     pub progress: Option<Arc<dyn Fn(usize, usize) + Send + Sync>>,
+    /// Owners of graph inputs by name, beyond the defaults (the first is
+    /// the client's, any other the model owner's).
+    pub input_owners: HashMap<String, String>,
 }
 
 impl Default for PredictOptions {
@@ -55,6 +57,7 @@ impl Default for PredictOptions {
             timeout: Duration::from_secs(60),
             cancel: None,
             progress: None,
+            input_owners: HashMap::new(),
         }
     }
 }
@@ -83,21 +86,47 @@ pub struct Prediction {
     pub received: Vec<(String, u64)>,
     /// The first batch's profile (for a trace).
     pub first_report: Option<Report>,
+    /// Every model output, as the model defines it (finishing steps such
+    /// as a final softmax applied, labels rounded), in the model's order.
+    pub named: Vec<NamedOutput>,
+}
+
+/// One model output of a prediction.
+pub struct NamedOutput {
+    pub name: String,
+    pub values: ArrayD<f64>,
+    /// Labels or indices (integers).
+    pub integer: bool,
 }
 
 /// Runs `model` (ONNX bytes, named `model_name` in errors) on the rows of
-/// `x` (first axis: the inputs), `options.batch` per session.
+/// `x` (first axis: the inputs), `options.batch` per session: a model
+/// with one graph input.
 pub fn predict(
     model: &[u8],
     model_name: &str,
     x: &ArrayD<f64>,
     options: &PredictOptions,
 ) -> Result<Prediction> {
-    let rows = x.shape().first().copied().unwrap_or(0);
-    if x.ndim() < 2 || rows == 0 {
+    predict_inputs(model, model_name, &[(None, x.clone())], options)
+}
+
+/// Runs `model` on several graph inputs: `inputs` pairs a graph input's
+/// name (`None`: the first) with its values. Inputs whose first dimension
+/// is the batch are split into batches of `options.batch` rows; the others
+/// (weights given as inputs, say) go whole to every session.
+pub fn predict_inputs(
+    model: &[u8],
+    model_name: &str,
+    inputs: &[(Option<String>, ArrayD<f64>)],
+    options: &PredictOptions,
+) -> Result<Prediction> {
+    let first = inputs.first().map(|(_, x)| x).ok_or_else(|| JobError::Invalid("no inputs given".into()))?;
+    let rows = first.shape().first().copied().unwrap_or(0);
+    if first.ndim() < 2 || rows == 0 {
         return Err(JobError::Invalid(format!(
             "inputs of shape {:?}: give a batch of inputs, the first axis the inputs",
-            x.shape()
+            first.shape()
         )));
     }
     let batch = options.batch.clamp(1, rows);
@@ -107,41 +136,84 @@ pub fn predict(
             sigmoid: options.sigmoid,
             comparison_bits: options.comparison_bits,
             output: options.output.clone(),
+            input_owners: options.input_owners.clone(),
             ..ImportOptions::default()
         };
         import(model, import_options)
             .map_err(|source| JobError::Model { file: model_name.to_string(), source })
     };
-    // The model must import, and take x's rows, before anything runs.
+    // The model must import, and take the inputs, before anything runs.
     let mut models: HashMap<usize, ImportedModel> = HashMap::from([(batch, import_at(batch)?)]);
-    let per_input: usize = models[&batch].input_shape[1..].iter().product();
-    let given: usize = x.shape()[1..].iter().product();
-    if per_input != given {
-        return Err(JobError::Invalid(format!(
-            "inputs of shape {:?}; the model takes {:?}",
-            &x.shape()[1..],
-            &models[&batch].input_shape[1..]
-        )));
+    let mut named: HashMap<String, ArrayD<f64>> = HashMap::new();
+    for (name, values) in inputs {
+        let name = name.clone().unwrap_or_else(|| models[&batch].input.clone());
+        if named.insert(name.clone(), values.clone()).is_some() {
+            return Err(JobError::Invalid(format!("input '{name}' is given twice")));
+        }
+    }
+    for input in &models[&batch].model_inputs {
+        let Some(values) = named.get_mut(&input.name) else {
+            return Err(JobError::Invalid(format!(
+                "the model reads input '{}' ({}'s): give it (--input {}=FILE)",
+                input.name, input.party, input.name
+            )));
+        };
+        let (given, expected) = if input.batched {
+            (&values.shape()[1..], &input.shape[1..])
+        } else {
+            (values.shape(), input.shape.as_slice())
+        };
+        if given.iter().product::<usize>() != expected.iter().product::<usize>() {
+            return Err(JobError::Invalid(format!(
+                "input '{}' has shape {:?}; the model takes {:?}",
+                input.name, given, expected
+            )));
+        }
+        if input.batched && values.shape()[0] != rows {
+            return Err(JobError::Invalid(format!(
+                "input '{}' has {} rows where the first input has {rows}",
+                input.name,
+                values.shape()[0]
+            )));
+        }
+        if !input.batched {
+            *values = values.clone().into_shape_with_order(IxDyn(&input.shape)).expect("sizes checked");
+        }
+    }
+    if let Some(unknown) = named.keys().find(|n| !models[&batch].model_inputs.iter().any(|i| &i.name == *n)) {
+        return Err(JobError::Invalid(format!("the model has no input '{unknown}'")));
     }
     let started = Instant::now();
-    let (mut outputs, mut plaintext) = (Vec::new(), Vec::new());
+    let output_count = models[&batch].outputs.len();
+    let (mut outputs, mut plaintext): (Vec<Vec<ArrayD<f64>>>, Vec<ArrayD<f64>>) =
+        (vec![Vec::new(); output_count], Vec::new());
     let (mut bytes_sent, mut offline_bytes, mut rounds, mut batches) = (0, 0, 0, 0);
     let mut received: Vec<(String, u64)> = Vec::new();
     let mut first_report = None;
-    let mut output_name = String::new();
     for start in (0..rows).step_by(batch) {
         let size = batch.min(rows - start);
         let model = match models.entry(size) {
             Entry::Occupied(entry) => entry.into_mut(),
             Entry::Vacant(entry) => entry.insert(import_at(size)?),
         };
-        output_name.clone_from(&model.output);
         // Each batch copied once, into the memory its session owns.
-        let slice = x
-            .slice_axis(Axis(0), (start..start + size).into())
-            .to_owned()
-            .into_shape_with_order(IxDyn(&model.input_shape))
-            .expect("sizes checked above");
+        let mut batch_inputs = HashMap::new();
+        for input in &model.model_inputs {
+            let values = &named[&input.name];
+            let values = if input.batched {
+                values
+                    .slice_axis(Axis(0), (start..start + size).into())
+                    .to_owned()
+                    .into_shape_with_order(IxDyn(&input.shape))
+                    .expect("sizes checked above")
+            } else {
+                values.clone()
+            };
+            batch_inputs.insert(input.name.clone(), values);
+        }
+        let session_inputs = model
+            .inputs_named(&batch_inputs)
+            .map_err(|source| JobError::Model { file: model_name.to_string(), source })?;
         let session_options = SessionOptions {
             timeout: options.timeout,
             cancel: options.cancel.clone(),
@@ -151,13 +223,15 @@ pub fn predict(
         let mut result = Session::new(model.graph.clone())
             .protocol(options.protocol)
             .options(session_options)
-            .run(model.inputs(slice.clone()))?;
-        let output = result
-            .outputs
-            .get_mut(PREDICTION_CLIENT)
-            .and_then(|received| received.remove(&model.output))
-            .expect("the session delivers the client's output");
-        outputs.push(output);
+            .run(session_inputs.clone())?;
+        for (index, output) in model.outputs.iter().enumerate() {
+            let revealed = result
+                .outputs
+                .get_mut(&output.party)
+                .and_then(|received| received.remove(&output.name))
+                .expect("the session delivers every output");
+            outputs[index].push(revealed);
+        }
         for party in &result.report.parties {
             match received.iter_mut().find(|(name, _)| *name == party.party) {
                 Some((_, total)) => *total += party.bytes_received,
@@ -169,14 +243,14 @@ pub fn predict(
         rounds = rounds.max(result.report.rounds);
         batches += 1;
         if options.compare_plaintext {
-            let mut clear = Session::new(model.graph.clone())
-                .protocol(Protocol::PlaintextFloat)
-                .run(model.inputs(slice))?;
+            let mut clear =
+                Session::new(model.graph.clone()).protocol(Protocol::PlaintextFloat).run(session_inputs)?;
+            let first_output = &model.outputs[0];
             plaintext.push(
                 clear
                     .outputs
-                    .get_mut(PREDICTION_CLIENT)
-                    .and_then(|received| received.remove(&model.output))
+                    .get_mut(&first_output.party)
+                    .and_then(|received| received.remove(&first_output.name))
                     .expect("the plaintext run delivers the output"),
             );
         }
@@ -190,12 +264,22 @@ pub fn predict(
         concatenate(Axis(0), &views)
             .map_err(|e| JobError::Invalid(format!("the batches' outputs differ: {e}")))
     };
+    let definitions = models[&batch].outputs.clone();
+    let mut named_outputs = Vec::new();
+    for (definition, parts) in definitions.iter().zip(&outputs) {
+        let values = join(parts)?;
+        named_outputs.push(NamedOutput {
+            name: definition.name.clone(),
+            values: definition.finish(&values),
+            integer: definition.integer,
+        });
+    }
     Ok(Prediction {
         protocol: options.protocol,
-        outputs: join(&outputs)?,
-        output_name,
+        outputs: join(&outputs[0])?,
+        output_name: definitions[0].name.clone(),
         plaintext: if options.compare_plaintext { Some(join(&plaintext)?) } else { None },
-        softmax_removed: models.values().any(|m| m.softmax_removed),
+        softmax_removed: definitions[0].steps.iter().any(|s| matches!(s, ClientStep::Softmax { .. })),
         inputs: rows,
         batches,
         wall_s: started.elapsed().as_secs_f64(),
@@ -204,6 +288,7 @@ pub fn predict(
         rounds,
         received,
         first_report,
+        named: named_outputs,
     })
 }
 
@@ -227,6 +312,25 @@ impl Prediction {
             "received": received,
         })
     }
+
+    /// Every output by name: a list of rows each (labels as integers).
+    pub fn named_record(&self) -> Value {
+        let named: serde_json::Map<String, Value> = self
+            .named
+            .iter()
+            .map(|output| {
+                let value = if output.integer {
+                    json!(output.values.iter().map(|&v| v as i64).collect::<Vec<_>>())
+                } else if output.values.ndim() <= 1 {
+                    json!(output.values.iter().copied().collect::<Vec<_>>())
+                } else {
+                    json!(rows(&output.values))
+                };
+                (output.name.clone(), value)
+            })
+            .collect();
+        Value::Object(named)
+    }
 }
 
 /// The rows of `outputs` ([inputs, ...]) as flat vectors.
@@ -244,7 +348,13 @@ pub fn classes(outputs: &ArrayD<f64>) -> Vec<usize> {
 #[derive(Clone, Debug)]
 pub struct PredictFiles {
     pub model: std::path::PathBuf,
+    /// The first input's file (its rows are the inputs), and its graph
+    /// input's name (`None`: the model's first).
     pub input: std::path::PathBuf,
+    pub input_name: Option<String>,
+    /// Files of other graph inputs, by input name (not scaled or limited
+    /// unless their first dimension is the batch: then limited).
+    pub named_inputs: Vec<(String, std::path::PathBuf)>,
     pub labels: Option<std::path::PathBuf>,
     /// Multiplies every input value (e.g. 1/255 for pixels).
     pub scale: Option<f64>,
@@ -277,6 +387,7 @@ impl FilePrediction {
             "predictions": self.classes,
             "outputs": rows(&self.prediction.outputs),
             "output_name": self.prediction.output_name,
+            "named_outputs": self.prediction.named_record(),
             "accuracy": self.accuracy,
             "plaintext_accuracy": self.plaintext_accuracy,
             "plaintext_agreement": self.plaintext_agreement,
@@ -318,9 +429,21 @@ pub fn predict_files(files: &PredictFiles, options: &PredictOptions) -> Result<F
         }
         None => None,
     };
-    let prediction = predict(&model, &files.model.display().to_string(), &x, options)?;
-    let plaintext_classes = prediction.plaintext.as_ref().map(classes);
-    let classes = classes(&prediction.outputs);
+    let mut inputs = vec![(files.input_name.clone(), x)];
+    for (name, path) in &files.named_inputs {
+        inputs.push((Some(name.clone()), crate::input::read_array(path)?));
+    }
+    let prediction = predict_inputs(&model, &files.model.display().to_string(), &inputs, options)?;
+    let first_is_labels = prediction.named.first().is_some_and(|o| o.integer && o.values.ndim() == 1);
+    let plaintext_classes = prediction.plaintext.as_ref().map(|p| {
+        if first_is_labels { p.iter().map(|&v| v.round().max(0.0) as usize).collect() } else { classes(p) }
+    });
+    // A model that outputs labels (an integer vector) gives the classes.
+    let labelled = prediction.named.iter().find(|o| o.integer && o.values.ndim() == 1);
+    let classes = match labelled {
+        Some(output) => output.values.iter().map(|&v| v.max(0.0) as usize).collect(),
+        None => classes(&prediction.outputs),
+    };
     let accuracy_of =
         |predicted: &[usize]| labels.as_ref().map(|l| blindfold_ml::metrics::agreement(predicted, l));
     Ok(FilePrediction {

@@ -22,6 +22,8 @@ fn request_for(network: &str, input: &str, labels: &str, limit: usize) -> Predic
     PredictFiles {
         model: repository(&format!("models/mnist-{network}.onnx")),
         input: repository(input),
+        input_name: None,
+        named_inputs: Vec::new(),
         labels: Some(repository(labels)),
         scale: Some(1.0 / 255.0),
         limit: Some(limit),

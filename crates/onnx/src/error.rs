@@ -8,8 +8,8 @@ pub enum OnnxError {
     /// The bytes are not an ONNX model.
     #[error("not a valid ONNX model: {0}")]
     Decode(String),
-    /// The model's opset is outside 11–21.
-    #[error("opset {0} is not supported (11 to 21 are)")]
+    /// The model's opset is outside 1–21.
+    #[error("opset {0} is not supported (1 to 21 are)")]
     Opset(i64),
     /// An op the importer does not take.
     #[error("node '{node}': op {op} is not supported")]

@@ -22,5 +22,6 @@ mod tensor;
 pub use blindfold_ir::SigmoidMethod;
 pub use error::{OnnxError, Result};
 pub use export::{OutputActivation, dense_model};
-pub use import::{ImportOptions, ImportedModel, import};
+pub use import::{ClientStep, ImportOptions, ImportedModel, ModelInput, ModelOutput, import};
 pub use linear::{LinearPipeline, linear_model};
+pub use tensor::to_array;

@@ -244,6 +244,10 @@ fn bilinear(
 fn polynomial(x: &Interval, coefficients: &[f64]) -> (Interval, f64) {
     let power_range = |low: f64, high: f64, i: i32| -> (f64, f64) {
         let (a, b) = (low.powi(i), high.powi(i));
+        // x^0 is 1 everywhere (an interval around 0 is not [0, 1] for it).
+        if i == 0 {
+            return (1.0, 1.0);
+        }
         if i % 2 == 0 && low <= 0.0 && high >= 0.0 { (0.0, a.max(b)) } else { (a.min(b), a.max(b)) }
     };
     let mut largest: f64 = 0.0;
@@ -273,6 +277,26 @@ mod tests {
 
     fn known(entries: Vec<(&str, &str, Known)>) -> KnownInputs {
         entries.into_iter().map(|(p, n, k)| ((p.to_string(), n.to_string()), k)).collect()
+    }
+
+    /// A polynomial of an exact value is exact, zero included (x^0 = 1):
+    /// a widened constant term once made the reciprocal's Newton steps, and
+    /// training's polynomial sigmoid, look like overflows they were not.
+    #[test]
+    fn a_polynomial_of_an_exact_zero_is_its_constant() {
+        let mut g = GraphBuilder::new();
+        let x = g.private_input("client", "x", &[2]).unwrap();
+        let p = g.polynomial(x, &[0.5, 2.0, 3.0]).unwrap();
+        g.output("client", "p", p).unwrap();
+        let graph = g.finish();
+        let inputs = known(vec![(
+            "client",
+            "x",
+            Known::Exact(ArrayD::from_shape_vec(IxDyn(&[2]), vec![0.0, 1.0]).unwrap()),
+        )]);
+        let bounds = propagate(&graph, &inputs).unwrap();
+        let polynomial = graph.nodes().iter().position(|n| n.op.name() == "polynomial").unwrap();
+        assert_eq!((bounds[polynomial].low, bounds[polynomial].high), (0.5, 5.5));
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use blindfold_jobs::predict::{PredictOptions, predict as predict_rows};
+use std::collections::HashMap;
+
+use blindfold_jobs::predict::{PredictOptions, predict_inputs};
 use blindfold_runtime::OverflowPolicy;
 use numpy::{PyArrayDyn, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
@@ -16,12 +18,20 @@ use crate::builder::{protocol, sigmoid_method};
 use crate::errors::{job_error, value_error};
 use crate::interrupt::{self, Progress};
 
-/// Runs `model` (ONNX bytes) on the rows of `x` (first axis: inputs);
-/// returns the client's outputs for every row and the job's record as JSON.
+/// The first output as revealed, the job's record (JSON), and every output
+/// by name as the model defines it (finishing steps applied), with whether
+/// it holds integers (labels).
+type PredictResult<'py> =
+    (Bound<'py, PyArrayDyn<f64>>, String, Vec<(String, Bound<'py, PyArrayDyn<f64>>, bool)>);
+
+/// Runs `model` (ONNX bytes) on the rows of `x` (first axis: inputs; the
+/// model's first graph input) and `named_inputs` (other graph inputs by
+/// name), graph inputs given to parties by `input_owners`.
 #[pyfunction]
 #[pyo3(signature = (
     model, x, protocol = "pond", batch = 100, sigmoid = "clamped", comparison_bits = None, timeout = 60.0,
-    progress = false, accept_overflow = false
+    progress = false, accept_overflow = false, named_inputs = Vec::new(), input_owners = HashMap::new(),
+    x_name = None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn predict<'py>(
@@ -35,14 +45,19 @@ pub fn predict<'py>(
     timeout: f64,
     progress: bool,
     accept_overflow: bool,
-) -> PyResult<(Bound<'py, PyArrayDyn<f64>>, String)> {
+    named_inputs: Vec<(String, PyReadonlyArrayDyn<'py, f64>)>,
+    input_owners: HashMap<String, String>,
+    x_name: Option<String>,
+) -> PyResult<PredictResult<'py>> {
     if !(timeout.is_finite() && timeout > 0.0) {
         return Err(value_error(format!("timeout {timeout}: a positive number of seconds")));
     }
     if batch == 0 {
         return Err(value_error("batch: at least 1 input per session"));
     }
-    let x = x.as_array().to_owned();
+    let mut inputs = vec![(x_name, x.as_array().to_owned())];
+    inputs
+        .extend(named_inputs.iter().map(|(name, values)| (Some(name.clone()), values.as_array().to_owned())));
     let cancel = Arc::new(AtomicBool::new(false));
     let shown = progress.then(|| Progress::new("inputs"));
     let hook = shown.clone().map(|shown| {
@@ -58,11 +73,18 @@ pub fn predict<'py>(
         cancel: Some(Arc::clone(&cancel)),
         progress: hook,
         overflow: if accept_overflow { OverflowPolicy::Accept } else { OverflowPolicy::Refuse },
+        input_owners,
         ..PredictOptions::default()
     };
-    let prediction =
-        interrupt::run_showing(py, cancel, shown, move || predict_rows(&model, "the model", &x, &options))?
-            .map_err(job_error)?;
+    let prediction = interrupt::run_showing(py, cancel, shown, move || {
+        predict_inputs(&model, "the model", &inputs, &options)
+    })?
+    .map_err(job_error)?;
     let record = prediction.record().to_string();
-    Ok((to_numpy(py, prediction.outputs), record))
+    let named = prediction
+        .named
+        .into_iter()
+        .map(|output| (output.name, to_numpy(py, output.values), output.integer))
+        .collect();
+    Ok((to_numpy(py, prediction.outputs), record, named))
 }

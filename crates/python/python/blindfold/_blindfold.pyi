@@ -69,7 +69,10 @@ def predict(
     timeout: float = 60.0,
     progress: bool = False,
     accept_overflow: bool = False,
-) -> Tuple[np.ndarray, str]: ...
+    named_inputs: List[Tuple[str, np.ndarray]] = ...,
+    input_owners: Dict[str, str] = ...,
+    x_name: Optional[str] = None,
+) -> Tuple[np.ndarray, str, List[Tuple[str, np.ndarray, bool]]]: ...
 def train(
     kind: str,
     data: Dict[str, object],

@@ -46,13 +46,14 @@ def predict(
     progress: Optional[bool] = None,
     max_rows: int = MAX_ROWS,
     accept_overflow: bool = False,
-) -> Union[np.ndarray, Tuple[np.ndarray, Dict[str, Any]]]:
+    input_owners: Optional[Dict[str, str]] = None,
+) -> Any:
     """The model owner's ONNX ``model`` applied to the client's ``x`` (first
     axis: the inputs; a numpy array, a pandas DataFrame, a torch tensor,
     anything numpy converts), with every party in this process: the servers
     see only shares of ``x`` and of the weights; only the client gets the
-    outputs (one row per input; a final Softmax is left out, the logits
-    returned).
+    outputs (one row per input; a final Softmax is the client's, left out
+    here: the logits are returned).
 
     ``batch`` inputs go in each session (100 by default), with a progress
     bar on ``sys.stderr`` when ``progress`` (default: when it is a
@@ -63,7 +64,28 @@ def predict(
     ``OverflowError`` naming the node, unless ``accept_overflow=True``.
     With ``return_summary``, also returns the job's record: time, bytes
     (each party's received bytes under ``"received"``) and rounds per
-    batch, as ``blindfold predict --json`` prints them."""
+    batch, as ``blindfold predict --json`` prints them.
+
+    A model with several graph inputs takes ``x`` as a dict from input name
+    to values (the first entry's rows are the inputs; an input whose first
+    dimension is not the batch goes whole to every session), and
+    ``input_owners`` gives any graph input to a party (by default the first
+    is the client's, any other the model owner's). A model with several
+    outputs (scikit-learn's label and probabilities) returns a dict from
+    output name to values as the model defines them: labels as integers,
+    probabilities with the final softmax applied."""
+    named_inputs = []
+    if isinstance(x, dict):
+        if not x:
+            raise ValueError("x: give at least one input")
+        (first_name, first), *rest = list(x.items())
+        named_inputs = [(str(name), as_float64(value, str(name))) for name, value in rest]
+        owners = dict(input_owners or {})
+        x = first
+        first_name = str(first_name)
+    else:
+        first_name = None
+        owners = dict(input_owners or {})
     data = as_float64(x, "x")
     if data.ndim >= 1 and data.shape[0] > max_rows:
         raise ValueError(
@@ -72,7 +94,7 @@ def predict(
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
         raise ValueError(f"batch: a positive int, not {batch!r}")
     shown = _stderr_is_terminal() if progress is None else bool(progress)
-    outputs, summary = _blindfold.predict(
+    result = _blindfold.predict(
         _model_bytes(model),
         data,
         protocol,
@@ -82,7 +104,13 @@ def predict(
         float(timeout),
         shown,
         bool(accept_overflow),
+        named_inputs,
+        owners,
+        first_name,
     )
+    outputs, summary, named = result
+    if len(named) > 1:
+        outputs = {name: (values.round().astype(np.int64) if integer else values) for name, values, integer in named}
     return (outputs, json.loads(summary)) if return_summary else outputs
 
 

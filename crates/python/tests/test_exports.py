@@ -1,0 +1,80 @@
+"""Models as users export them, through predict(): scikit-learn's default
+skl2onnx exports (models/sklearn, made by scripts/make_sklearn_models.py)
+return every output by name, onnxruntime's labels on every test row and its
+probabilities within 1e-3; a model whose weights are graph inputs, and a
+weightless one, run with their inputs given by name."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+from onnx import TensorProto, helper
+
+import blindfold as bf
+
+MODELS = Path(__file__).resolve().parents[3] / "models" / "sklearn"
+
+
+@pytest.mark.parametrize(
+    "name", ["diabetes-linear", "breast-cancer-logistic", "digits-logistic", "digits-mlp", "breast-cancer-pipeline"]
+)
+def test_sklearn_exports_match_onnxruntime(name):
+    rows = np.loadtxt(MODELS / f"{name}-rows.csv", delimiter=",", skiprows=1, ndmin=2)
+    expected = json.loads((MODELS / f"{name}-expected.json").read_text())["outputs"]
+    got = bf.predict((MODELS / f"{name}.onnx").read_bytes(), rows)
+    if not isinstance(got, dict):
+        (output,) = expected
+        got = {output: got}
+    for output, reference in expected.items():
+        values = np.asarray(reference["values"], dtype=np.float64)
+        mine = np.asarray(got[output], dtype=np.float64).reshape(values.shape)
+        if reference["kind"] == "labels":
+            assert got[output].dtype == np.int64
+            np.testing.assert_array_equal(mine, values)
+        elif reference["kind"] == "probabilities":
+            assert np.abs(mine - values).max() <= 1e-3
+        else:
+            assert (np.abs(mine - values) / np.maximum(np.abs(values), 1.0)).max() <= 1e-3
+
+
+def two_input_model():
+    """y = softmax(x·w) with the weights w a graph input, and argmax labels."""
+    graph = helper.make_graph(
+        [
+            helper.make_node("MatMul", ["x", "w"], ["scores"]),
+            helper.make_node("Softmax", ["scores"], ["probabilities"], axis=1),
+            helper.make_node("ArgMax", ["scores"], ["label"], axis=1, keepdims=0),
+        ],
+        "weights-as-input",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4]),
+            helper.make_tensor_value_info("w", TensorProto.FLOAT, [4, 3]),
+        ],
+        [
+            helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 3]),
+            helper.make_tensor_value_info("label", TensorProto.INT64, ["N"]),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def test_weights_given_as_a_graph_input_by_name():
+    model = two_input_model()
+    rng = np.random.default_rng(3)
+    x, w = rng.normal(size=(7, 4)), rng.normal(size=(4, 3))
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    probabilities, labels = session.run(None, {"x": x.astype(np.float32), "w": w.astype(np.float32)})
+    got = bf.predict(model.SerializeToString(), {"x": x, "w": w}, batch=3, input_owners={"w": "model-owner"})
+    np.testing.assert_array_equal(got["label"], labels)
+    assert np.abs(got["probabilities"] - probabilities).max() <= 1e-3
+
+
+def test_a_missing_input_is_named():
+    with pytest.raises(ValueError, match="'w'"):
+        bf.predict(two_input_model().SerializeToString(), np.zeros((2, 4)))
