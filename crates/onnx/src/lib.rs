@@ -1,14 +1,13 @@
 //! ONNX models into the blindfold IR: the model's weights become the model
-//! owner's private inputs, the model's input the prediction client's, and
-//! its output is revealed to the client alone.
+//! owner's private inputs, each graph input its owner's (the first the
+//! prediction client's), and every output is revealed to the receiver
+//! alone.
 //!
-//! Ops (opset 11 to 21): Gemm, MatMul, Add, Sub, Mul, Conv (group 1, any
-//! stride and padding), MaxPool, AveragePool, GlobalAveragePool, Relu,
-//! Sigmoid (the degree-7 polynomial), Softmax (final op only: the client
-//! gets the logits, whose argmax is the class), Flatten, Reshape, Transpose,
-//! Identity, Dropout, Constant, and BatchNormalization folded into the Conv
-//! or Gemm before it. Anything else is an error naming the node, the op and
-//! what is missing. Parsing is prost's, from ONNX's own onnx.proto.
+//! Ops (opsets 1 to 21, ai.onnx and ai.onnx.ml): the list, with each op's
+//! attributes, limits and precision, is docs/onnx-support.md, checked by
+//! ONNX's own node tests (`tests/conformance.rs`). Anything else is an error
+//! naming the node, the op and what is missing. Parsing is prost's, from
+//! ONNX's own onnx.proto.
 //! [`dense_model`] writes the dense models that `blindfold train` makes.
 
 mod attributes;

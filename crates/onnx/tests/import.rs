@@ -163,3 +163,35 @@ fn bounded_comparisons_match_onnxruntime_too() {
     let options = ImportOptions { comparison_bits: Some(70), ..ImportOptions::default() };
     assert!(import(&bytes, options).is_err());
 }
+
+/// Models shaped as torch.onnx writes them (scripts/make_exported_style_models.py):
+/// under Pond they give onnxruntime's outputs within fixed point's error
+/// (1e-3), and within the private softmax's error (stated in
+/// `GraphBuilder::softmax`, 5e-3 after the layer it feeds) for the softmax
+/// in the middle of the graph.
+#[test]
+fn exported_style_models_match_onnxruntime_under_pond() {
+    for (name, tolerance) in [
+        ("depthwise", 1e-3),
+        ("avgpool-ceil-include-pad-0", 1e-3),
+        ("avgpool-ceil-include-pad-1", 1e-3),
+        ("batchnorm-after-relu", 1e-3),
+        ("softmax-middle", 5e-3),
+    ] {
+        let folder = fixture("exported");
+        let bytes = std::fs::read(folder.join(format!("{name}.onnx"))).unwrap();
+        let model = import(&bytes, ImportOptions { batch: 3, ..ImportOptions::default() }).unwrap();
+        let x: ArrayD<f32> = read_npy(folder.join(format!("{name}-input.npy"))).unwrap();
+        let expected: ArrayD<f32> = read_npy(folder.join(format!("{name}-expected.npy"))).unwrap();
+        let result = Session::new(model.graph.clone())
+            .protocol(Protocol::Pond)
+            .run(model.inputs(x.mapv(f64::from)))
+            .unwrap();
+        let output = &model.outputs[0];
+        let got = output.finish(result.output(&output.party, &output.name).unwrap());
+        assert_eq!(got.shape(), expected.shape(), "{name}");
+        for (g, e) in got.iter().zip(expected.iter()) {
+            assert!((g - *e as f64).abs() <= tolerance, "{name}: {g} vs onnxruntime {e}");
+        }
+    }
+}
