@@ -8,7 +8,9 @@ with onnx.helper so that no torch is needed, for blindfold's import tests:
   ceil_mode=True), count_include_pad on and off;
 - batchnorm-after-relu: Conv, ReLU, then BatchNormalization (not foldable);
 - softmax-middle: a softmax in the middle of the graph (attention-like
-  weights that feed another layer).
+  weights that feed another layer);
+- weights-as-input: no initializers; the weights are a second graph input
+  (x.npy, w.npy; expected probabilities.npy and label.npy).
 
 Writes crates/onnx/tests/fixtures/exported/NAME.onnx, NAME-input.npy
 (batch 3) and NAME-expected.npy (onnxruntime's output).
@@ -135,3 +137,31 @@ save(
     [weight("query.weight", 5, 5, scale=1.0), weight("query.bias", 5, scale=0.3),
      weight("input_part", 5, scale=1.0), weight("out.weight", 2, 5), weight("out.bias", 2, scale=0.1)],
 )
+
+# Weights as a graph input (no initializers at all): y = softmax(x·w) and
+# its argmax label, each input from its own file.
+graph = helper.make_graph(
+    [
+        helper.make_node("MatMul", ["x", "w"], ["scores"]),
+        helper.make_node("Softmax", ["scores"], ["probabilities"], axis=1),
+        helper.make_node("ArgMax", ["scores"], ["label"], axis=1, keepdims=0),
+    ],
+    "weights-as-input",
+    [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4]),
+     helper.make_tensor_value_info("w", TensorProto.FLOAT, [4, 3])],
+    [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 3]),
+     helper.make_tensor_value_info("label", TensorProto.INT64, ["N"])],
+)
+model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+model.ir_version = 8
+onnx.checker.check_model(model, full_check=True)
+x = rng.normal(size=(6, 4)).astype(np.float32)
+w = rng.normal(size=(4, 3)).astype(np.float32)
+session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+probabilities, label = session.run(None, {"x": x, "w": w})
+onnx.save(model, OUT / "weights-as-input.onnx")
+np.save(OUT / "weights-as-input-x.npy", x)
+np.save(OUT / "weights-as-input-w.npy", w)
+np.save(OUT / "weights-as-input-probabilities.npy", probabilities)
+np.save(OUT / "weights-as-input-label.npy", label)
+print(f"weights-as-input: x {x.shape}, w {w.shape}")

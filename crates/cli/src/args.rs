@@ -163,7 +163,7 @@ pub struct PredictArgs {
     /// JSON weights file (Paillier).
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
-    /// The client's inputs: .npy (float64, float32 or uint8), IDX (MNIST's
+    /// The client's inputs: .npy (float64, float32, int64, int32 or uint8), IDX (MNIST's
     /// format, gzipped or not) or .csv (a header row is detected). FILE is
     /// the model's first graph input; NAME=FILE gives the graph input NAME
     /// (repeat for a model with several inputs).

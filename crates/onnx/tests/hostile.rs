@@ -98,3 +98,32 @@ fn padding_without_end_is_an_error_not_an_allocation() {
         assert!(matches!(error, OnnxError::Graph { .. } | OnnxError::Unsupported { .. }), "{pad}: {error}");
     }
 }
+
+/// A weight fixed point cannot hold (an int64 tensor of 2^60, an infinite
+/// float) is an error naming the tensor, not a wrapped value; the value
+/// itself (the owner's secret) is not in the message.
+#[test]
+fn weights_beyond_fixed_point_are_errors_naming_the_tensor() {
+    let name = model("mlp.onnx").graph.unwrap().initializer[0].name.clone().unwrap();
+    let huge = import_edited("mlp.onnx", |m| {
+        let tensor = initializer(m, &name);
+        let count: i64 = tensor.dims.iter().product();
+        tensor.data_type = Some(blindfold_onnx::proto::tensor_proto::DataType::Int64 as i32);
+        tensor.raw_data = Some((0..count).flat_map(|_| (1i64 << 60).to_le_bytes()).collect());
+        tensor.float_data.clear();
+    });
+    match &huge {
+        OnnxError::Tensor { name: named, reason } => {
+            assert_eq!(named, &name);
+            assert!(reason.contains("cannot hold") && !reason.contains("1152921504606846976"), "{reason}");
+        }
+        other => panic!("{other}"),
+    }
+    let infinite = import_edited("mlp.onnx", |m| {
+        let tensor = initializer(m, &name);
+        let dims = tensor.dims.clone();
+        let count: i64 = dims.iter().product();
+        set_floats(tensor, &dims, &vec![f32::INFINITY; count as usize]);
+    });
+    assert!(infinite.to_string().contains("not a finite number"), "{infinite}");
+}

@@ -1,4 +1,4 @@
-//! Reading inputs: `.npy` (float64, float32 or uint8), `.csv` (numbers,
+//! Reading inputs: `.npy` (float64, float32, int64, int32 or uint8), `.csv` (numbers,
 //! with or without a header row) and IDX (the MNIST format, gzipped or
 //! not), each within [`ReadLimits`] checked before allocating. Errors name
 //! the file, what is wrong, and where; the "where" (a line, a position) is

@@ -1,4 +1,4 @@
-//! `.npy` files (float64, float32 or uint8, little-endian, C order): the
+//! `.npy` files (float64, float32, int64, int32 or uint8, little-endian, C order): the
 //! header is read and checked against the file's length and the limits
 //! before the data is, so that a header declaring a huge shape is an error,
 //! not an allocation.
@@ -12,7 +12,8 @@ use ndarray_npy::read_npy;
 use super::{InputError, ReadLimits, Result, unreadable};
 
 /// The dtypes read, by their numpy `descr`, with their element size.
-const DTYPES: [(&str, u64); 5] = [("<f8", 8), ("<f4", 4), ("|u1", 1), ("<u1", 1), ("|i1", 1)];
+const DTYPES: [(&str, u64); 7] =
+    [("<f8", 8), ("<f4", 4), ("|u1", 1), ("<u1", 1), ("|i1", 1), ("<i8", 8), ("<i4", 4)];
 
 /// What the header declares.
 #[derive(Debug, PartialEq, Eq)]
@@ -36,7 +37,7 @@ pub(super) fn read(path: &Path, limits: &ReadLimits) -> Result<ArrayD<f64>> {
     let Some(&(_, width)) = DTYPES.iter().find(|(descr, _)| *descr == header.descr) else {
         return Err(InputError::new(
             path,
-            format!("holds {} values: give float64, float32 or uint8", header.descr),
+            format!("holds {} values: give float64, float32, int64, int32 or uint8", header.descr),
         ));
     };
     if header.fortran_order {
@@ -57,9 +58,12 @@ pub(super) fn read(path: &Path, limits: &ReadLimits) -> Result<ArrayD<f64>> {
     }
     let read_as =
         |error: ndarray_npy::ReadNpyError| InputError::new(path, format!("not a valid .npy file ({error})"));
-    match width {
-        8 => read_npy::<_, ArrayD<f64>>(path).map_err(read_as),
-        4 => read_npy::<_, ArrayD<f32>>(path).map(|a| a.mapv(f64::from)).map_err(read_as),
+    match (width, header.descr.as_str()) {
+        // (int64 labels and indices; a value beyond 2^53 rounds.)
+        (8, "<i8") => read_npy::<_, ArrayD<i64>>(path).map(|a| a.mapv(|v| v as f64)).map_err(read_as),
+        (4, "<i4") => read_npy::<_, ArrayD<i32>>(path).map(|a| a.mapv(f64::from)).map_err(read_as),
+        (8, _) => read_npy::<_, ArrayD<f64>>(path).map_err(read_as),
+        (4, _) => read_npy::<_, ArrayD<f32>>(path).map(|a| a.mapv(f64::from)).map_err(read_as),
         _ if header.descr == "|i1" => {
             read_npy::<_, ArrayD<i8>>(path).map(|a| a.mapv(f64::from)).map_err(read_as)
         }

@@ -123,7 +123,7 @@ fn onnx_model(bytes: &[u8]) -> Result<Outcome, Finding> {
     Ok(if imprecise { Outcome::Imprecise } else { Outcome::Accepted })
 }
 
-/// Valid `.npy` files of the three dtypes, written by ndarray-npy.
+/// Valid `.npy` files of the dtypes read, written by ndarray-npy.
 fn npy_seeds() -> Vec<Vec<u8>> {
     let write = |name: &str, write: &dyn Fn(&Path)| {
         let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
@@ -137,6 +137,9 @@ fn npy_seeds() -> Vec<Vec<u8>> {
         }),
         write("seed-u8.npy", &|p| {
             ndarray_npy::write_npy(p, &ndarray::Array1::<u8>::from(vec![1, 2, 3])).unwrap()
+        }),
+        write("seed-i64.npy", &|p| {
+            ndarray_npy::write_npy(p, &ndarray::Array1::<i64>::from(vec![7, -2, 9])).unwrap()
         }),
     ]
 }

@@ -211,7 +211,7 @@ fn gemm(converter: &mut Converter, node: &NodeProto) -> Result<Tensor> {
                 b = b.t().as_standard_layout().into_owned();
             }
             b.mapv_inplace(|v| v * alpha);
-            let name = format!("{}/B", node_name(node));
+            let name = node.input[1].clone();
             converter.weight(node, &name, b)?
         }
         _ => {
@@ -229,7 +229,7 @@ fn gemm(converter: &mut Converter, node: &NodeProto) -> Result<Tensor> {
     if Converter::has_input(node, 2) {
         let c = match converter.value(node, 2)? {
             Value::Weight(c) => {
-                let name = format!("{}/C", node_name(node));
+                let name = node.input[2].clone();
                 converter.weight(node, &name, c.mapv(|v| v * beta))?
             }
             _ => {

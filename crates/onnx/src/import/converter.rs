@@ -94,6 +94,7 @@ impl Converter {
 
     /// A constant as the model owner's private input (named after it).
     pub fn weight(&mut self, node: &NodeProto, name: &str, array: ArrayD<f64>) -> Result<Tensor> {
+        self.encodable(name, &array)?;
         let owner = self.options.model_owner.clone();
         let unique = if self.weights.contains_key(name) {
             format!("{name}#{}", self.weights.len())
@@ -108,8 +109,33 @@ impl Converter {
 
     /// A public array as a graph constant.
     pub fn public(&mut self, node: &NodeProto, array: &ArrayD<f64>) -> Result<Tensor> {
+        self.encodable(&node_name(node), array)?;
         let values: Vec<f64> = array.iter().copied().collect();
         self.builder.constant(array.shape(), &values).map_err(Self::graph_error(node))
+    }
+
+    /// Refuses a tensor that fixed point cannot hold: a value that is not
+    /// finite, or one of magnitude 2^(ℓ−1−F) or more (ℓ the ring's bits,
+    /// F the fractional bits: 2^47 in Z_2^64 with 16), naming the tensor.
+    fn encodable(&self, name: &str, array: &ArrayD<f64>) -> Result<()> {
+        let graph = self.builder.graph();
+        let limit = 2f64.powi((graph.ring().bits() - 1 - graph.fractional_bits()) as i32);
+        match array.iter().find(|v| !v.is_finite() || v.abs() >= limit) {
+            None => Ok(()),
+            Some(value) => Err(OnnxError::Tensor {
+                name: name.to_string(),
+                // (The value itself is not named: it may be a secret weight.)
+                reason: if value.is_finite() {
+                    format!(
+                        "it holds a value of magnitude {limit:.3e} or more, which fixed point in Z_2^{} with {} fractional bits cannot hold",
+                        graph.ring().bits(),
+                        graph.fractional_bits()
+                    )
+                } else {
+                    "it holds a value that is not a finite number".into()
+                },
+            }),
+        }
     }
 
     /// `value` as a graph tensor: a weight becomes the owner's input, a

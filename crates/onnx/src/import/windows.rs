@@ -1,7 +1,8 @@
 //! Convolution and pooling as ONNX defines them, on 1-D and 2-D windows:
 //! strides, explicit and automatic padding (SAME_UPPER, SAME_LOWER, VALID),
 //! dilations, ceil_mode, count_include_pad, groups. A 1-D op runs as 2-D
-//! with a height of 1; 3-D is not supported.
+//! with a height of 1; 3-D pooling runs one axis at a time. 3-D
+//! convolution is not supported.
 
 use blindfold_ir::{Conv2dGeometry, Tensor};
 
@@ -32,16 +33,16 @@ impl Span {
         (self.kernel - 1) * self.dilation + 1
     }
 
-    /// How many elements window `o` averages over.
+    /// How many elements window `o` averages over: its taps inside the
+    /// input, or inside the explicitly padded input with count_include_pad.
     fn count(&self, o: usize, include_pad: bool) -> usize {
         let start = (o * self.stride) as i64 - self.begin as i64;
-        let end = start + self.extent() as i64;
         let (low, high) = if include_pad {
-            (start, end.min((self.input + self.end) as i64))
+            (-(self.begin as i64), (self.input + self.end) as i64)
         } else {
-            (start.max(0), end.min(self.input as i64))
+            (0, self.input as i64)
         };
-        (high - low).max(0) as usize
+        (0..self.kernel as i64).filter(|i| (low..high).contains(&(start + i * self.dilation as i64))).count()
     }
 }
 
@@ -161,18 +162,6 @@ fn from_planes(converter: &mut Converter, node: &NodeProto, y: Tensor, rank: usi
     converter.builder.reshape(y, &[shape[0], shape[1], shape[3]]).map_err(Converter::graph_error(node))
 }
 
-/// The positions of a dilated kernel within its extent's window list
-/// (row-major over the extent).
-fn dilated_positions(kernel: (usize, usize), dilation: (usize, usize), extent: (usize, usize)) -> Vec<usize> {
-    let mut positions = Vec::new();
-    for i in 0..kernel.0 {
-        for j in 0..kernel.1 {
-            positions.push(i * dilation.0 * extent.1 + j * dilation.1);
-        }
-    }
-    positions
-}
-
 pub fn convert(converter: &mut Converter, node: &NodeProto, op: &str) -> Result<bool> {
     let error = Converter::graph_error(node);
     match op {
@@ -183,33 +172,23 @@ pub fn convert(converter: &mut Converter, node: &NodeProto, op: &str) -> Result<
             }
             let x = converter.tensor(node, 0)?;
             let rank = converter.builder.ty(x).shape.len();
+            let shape = converter.builder.ty(x).shape.clone();
+            let dilated = ints_attribute(node, "dilations").is_some_and(|d| d.iter().any(|&v| v != 1));
+            if rank == 5 || dilated {
+                let spatial = shape.get(2..).unwrap_or_default().to_vec();
+                let kernel = kernel_shape(converter, node, spatial.len())?;
+                let spans = spans(converter, node, &spatial, &kernel, true)?;
+                let y = separable_pool(converter, node, x, &spans, op == "MaxPool")?;
+                converter.set(node, y);
+                return Ok(true);
+            }
             let (planes, spatial) = as_planes(converter, node, x)?;
             let kernel = kernel_shape(converter, node, spatial.len())?;
             let spans = spans(converter, node, &spatial, &kernel, true)?;
             let (extent, geometry) = geometry(&spans);
-            let dilation = if spans.len() == 2 { spans[0].dilation } else { 1 };
-            let dilation = (dilation, spans.last().expect("spans").dilation);
-            let kernel2 =
-                if spans.len() == 2 { (spans[0].kernel, spans[1].kernel) } else { (1, spans[0].kernel) };
             let y = if op == "MaxPool" {
-                if dilation == (1, 1) {
-                    converter.builder.max_pool2d(planes, extent, geometry).map_err(&error)?
-                } else {
-                    let windows = converter.builder.windows2d(planes, extent, geometry).map_err(&error)?;
-                    let last = converter.builder.ty(windows).shape.len() - 1;
-                    let picked = structure::select(
-                        converter,
-                        node,
-                        windows,
-                        last,
-                        &dilated_positions(kernel2, dilation, extent),
-                    )?;
-                    converter.builder.max_last_axis(picked).map_err(&error)?
-                }
+                converter.builder.max_pool2d(planes, extent, geometry).map_err(&error)?
             } else {
-                if dilation != (1, 1) {
-                    return Err(converter.unsupported(node, "AveragePool with dilations is not supported"));
-                }
                 average_pool(converter, node, planes, &spans, extent, geometry)?
             };
             let y = from_planes(converter, node, y, rank)?;
@@ -239,6 +218,97 @@ pub fn convert(converter: &mut Converter, node: &NodeProto, op: &str) -> Result<
         _ => return Ok(false),
     }
     Ok(true)
+}
+
+/// Pooling over any number of spatial axes, one axis at a time (a max or
+/// a sum over a box is one over each axis in turn): 3-D pooling, and
+/// average pooling with dilations. Sums see zero padding; a max never picks
+/// padding. Averages are the sums times the public 1/count per position.
+fn separable_pool(
+    converter: &mut Converter,
+    node: &NodeProto,
+    x: Tensor,
+    spans: &[Span],
+    maximum: bool,
+) -> Result<Tensor> {
+    let error = Converter::graph_error(node);
+    let mut y = x;
+    for (index, span) in spans.iter().enumerate() {
+        y = pool_axis(converter, node, y, 2 + index, span, maximum)?;
+    }
+    if maximum {
+        return Ok(y);
+    }
+    let include_pad = int_attribute(node, "count_include_pad", 0) == 1;
+    let counts: Vec<Vec<usize>> =
+        spans.iter().map(|span| (0..span.output).map(|o| span.count(o, include_pad)).collect()).collect();
+    let mut factors = vec![1.0];
+    for axis in &counts {
+        factors = factors.iter().flat_map(|&f| axis.iter().map(move |&c| f / c.max(1) as f64)).collect();
+    }
+    let mut shape = vec![1, 1];
+    shape.extend(spans.iter().map(|s| s.output));
+    let factors = converter.builder.constant(&shape, &factors).map_err(&error)?;
+    converter.builder.mul(y, factors).map_err(&error)
+}
+
+/// A 1-D max or sum pool along `axis` of `x`, by its windows.
+fn pool_axis(
+    converter: &mut Converter,
+    node: &NodeProto,
+    x: Tensor,
+    axis: usize,
+    span: &Span,
+    maximum: bool,
+) -> Result<Tensor> {
+    let error = Converter::graph_error(node);
+    let moved = structure::move_axis_last(converter, node, x, axis)?;
+    let moved_shape = converter.builder.ty(moved).shape.clone();
+    let length = *moved_shape.last().expect("spatial axis");
+    let rows: usize = moved_shape[..moved_shape.len() - 1].iter().product();
+    let mut planes = converter.builder.reshape(moved, &[rows, 1, 1, length]).map_err(&error)?;
+    let mut padding = (0, span.begin, 0, span.end_extended);
+    if (!maximum || span.dilation > 1) && (span.begin > 0 || span.end_extended > 0) {
+        // Windows repeat the nearest element in their padding: right for a
+        // max over whole windows, not for a sum (zeros) or a dilated max (a
+        // repeated element need not be a tap: a value far below any
+        // element's instead, still well inside the ring).
+        let graph = converter.builder.graph();
+        let fill = if maximum {
+            -(2f64.powi((graph.ring().bits() - graph.fractional_bits() - 8) as i32))
+        } else {
+            0.0
+        };
+        let mut parts = Vec::new();
+        for (count, after) in [(span.begin, false), (span.end_extended, true)] {
+            if count > 0 {
+                let block = converter
+                    .builder
+                    .constant(&[rows, 1, 1, count], &vec![fill; rows * count])
+                    .map_err(&error)?;
+                parts.push((block, after));
+            }
+        }
+        let mut pieces: Vec<Tensor> = parts.iter().filter(|(_, after)| !after).map(|(t, _)| *t).collect();
+        pieces.push(planes);
+        pieces.extend(parts.iter().filter(|(_, after)| *after).map(|(t, _)| *t));
+        planes = converter.builder.concat(&pieces, 3).map_err(&error)?;
+        padding = (0, 0, 0, 0);
+    }
+    let geometry = Conv2dGeometry { stride: (1, span.stride), padding };
+    let windows = converter.builder.windows2d(planes, (1, span.extent()), geometry).map_err(&error)?;
+    let last = converter.builder.ty(windows).shape.len() - 1;
+    let taps: Vec<usize> = (0..span.kernel).map(|i| i * span.dilation).collect();
+    let picked = structure::select(converter, node, windows, last, &taps)?;
+    let pooled = if maximum {
+        converter.builder.max_last_axis(picked).map_err(&error)?
+    } else {
+        converter.builder.sum(picked, &[last], false).map_err(&error)?
+    };
+    let mut target = moved_shape.clone();
+    *target.last_mut().expect("spatial axis") = span.output;
+    let pooled = converter.builder.reshape(pooled, &target).map_err(&error)?;
+    structure::move_last_axis_to(converter, node, pooled, axis)
 }
 
 /// Window sums times the public 1/count of each position (count_include_pad
