@@ -150,6 +150,11 @@ impl GraphBuilder {
         DType::Fixed { fractional_bits: self.graph.fractional_bits() }
     }
 
+    /// Appends `op`, its type inferred.
+    pub(crate) fn push_op(&mut self, op: Op) -> Result<Tensor> {
+        self.push(op, None)
+    }
+
     fn push(&mut self, op: Op, declared: Option<ValueType>) -> Result<Tensor> {
         let id = NodeId(self.graph.nodes().len() as u32);
         let ty = infer(&self.graph, id, &op, declared.as_ref())?;

@@ -19,8 +19,8 @@ impl GraphBuilder {
     /// Comparisons (drelu) are treated as constants, which is their
     /// derivative almost everywhere: through relu = drelu(x)·x the gradient
     /// is drelu(x)·g, and through a max tournament it goes to the winner.
-    /// Integer values get no gradient. An op without a rule here (conv2d's
-    /// gradients, pooling windows, gather) is an error naming it.
+    /// Integer values get no gradient. Convolution, pooling windows and
+    /// gathers have their rules in `window_gradients`.
     pub fn backward(&mut self, output: Tensor, gradient: Tensor, wrt: &[Tensor]) -> Result<Vec<Tensor>> {
         if self.ty(output).shape != self.ty(gradient).shape {
             let reason = format!(
@@ -206,8 +206,62 @@ impl GraphBuilder {
                     out.push((*source, self.mul(g, slope)?));
                 }
             }
-            Op::Conv2d { .. } | Op::SumPool2d { .. } | Op::Windows2d { .. } | Op::Gather { .. } => {
-                return Err(self.no_rule(id, "no gradient rule for this op yet"));
+            Op::Conv2d { input, filters, geometry } => {
+                let input_shape = shape_of(self, *input);
+                if wanted(input) {
+                    let plane = (input_shape[2], input_shape[3]);
+                    out.push((
+                        *input,
+                        self.conv2d_input_gradient(g, Tensor::from_id(*filters), *geometry, plane)?,
+                    ));
+                }
+                if wanted(filters) {
+                    let filter_shape = shape_of(self, *filters);
+                    let kernel = (filter_shape[2], filter_shape[3]);
+                    out.push((
+                        *filters,
+                        self.conv2d_filter_gradient(g, Tensor::from_id(*input), kernel, *geometry)?,
+                    ));
+                }
+            }
+            Op::Windows2d { source, kernel, geometry } => {
+                if wanted(source) {
+                    let shape = shape_of(self, *source);
+                    out.push((
+                        *source,
+                        self.scatter_windows2d(g, *kernel, *geometry, (shape[2], shape[3]), true)?,
+                    ));
+                }
+            }
+            Op::SumPool2d { source, kernel, geometry } => {
+                if wanted(source) {
+                    let shape = shape_of(self, *source);
+                    let mut each = self.ty(g).shape.clone();
+                    each.push(1);
+                    let spread = self.reshape(g, &each)?;
+                    *each.last_mut().expect("rank 5") = kernel.0 * kernel.1;
+                    let spread = self.broadcast_to(spread, &each)?;
+                    out.push((
+                        *source,
+                        self.scatter_windows2d(spread, *kernel, *geometry, (shape[2], shape[3]), false)?,
+                    ));
+                }
+            }
+            Op::ScatterWindows2d { source, kernel, geometry, nearest, .. } => {
+                if wanted(source) {
+                    let gathered = if *nearest {
+                        self.windows2d(g, *kernel, *geometry)?
+                    } else {
+                        self.zero_padded_windows(g, *kernel, *geometry)?
+                    };
+                    out.push((*source, gathered));
+                }
+            }
+            Op::Gather { source, indices } => {
+                if wanted(source) {
+                    let rows = shape_of(self, *source)[0];
+                    out.push((*source, self.gather_gradient(g, indices, rows)?));
+                }
             }
         }
         Ok(out)

@@ -192,6 +192,20 @@ fn infer_type(graph: &Graph, id: NodeId, op: &Op, declared: Option<&ValueType>) 
             };
             Ok(ValueType { shape, ..source.clone() })
         }
+        Op::ScatterWindows2d { kernel, geometry, input, .. } => {
+            let source = &operand_types[0];
+            let window = kernel.0.saturating_mul(kernel.1);
+            let expected = geometry.output_size(*input, *kernel);
+            match (source.shape.as_slice(), expected) {
+                (&[n, c, oh, ow, k], Some(output)) if (oh, ow) == output && k == window => {
+                    Ok(ValueType { shape: vec![n, c, input.0, input.1], ..source.clone() })
+                }
+                _ => Err(context.invalid(format!(
+                    "{:?} are not the {kernel:?} windows of a {input:?} plane",
+                    source.shape
+                ))),
+            }
+        }
         Op::Gather { indices, .. } => {
             let source = &operand_types[0];
             match source.shape.first() {

@@ -27,6 +27,7 @@ pub mod parties;
 mod sigmoid;
 mod types;
 mod values;
+mod window_gradients;
 
 pub use approximations::EXP_DOMAIN;
 pub use builder::{

@@ -130,6 +130,17 @@ pub enum Op {
         kernel: (usize, usize),
         geometry: Conv2dGeometry,
     },
+    /// The adjoint of [`Op::Windows2d`] (`nearest`) or of zero-padded
+    /// windows: every element of `[N, C, H', W', KH·KW]` added to the cell
+    /// of an `input` (H, W) plane it came from, `[N, C, H, W]` (the
+    /// gradients of convolution and pooling).
+    ScatterWindows2d {
+        source: NodeId,
+        kernel: (usize, usize),
+        geometry: Conv2dGeometry,
+        input: (usize, usize),
+        nearest: bool,
+    },
     /// Elements `start..end` along `axis`.
     Slice {
         source: NodeId,
@@ -194,6 +205,7 @@ impl Op {
             | Op::Transpose { .. }
             | Op::Concat { .. }
             | Op::Windows2d { .. }
+            | Op::ScatterWindows2d { .. }
             | Op::Slice { .. }
             | Op::Gather { .. }
             | Op::Bounded { .. } => ShareAction::Local,
@@ -228,6 +240,7 @@ impl Op {
             Op::Drelu { .. } => "drelu",
             Op::DreluBounded { .. } => "drelu",
             Op::Windows2d { .. } => "windows2d",
+            Op::ScatterWindows2d { .. } => "scatter_windows2d",
             Op::Slice { .. } => "slice",
             Op::Gather { .. } => "gather",
             Op::Bounded { .. } => "bounded",
@@ -251,6 +264,7 @@ impl Op {
             | Op::Drelu { source }
             | Op::DreluBounded { source, .. }
             | Op::Windows2d { source, .. }
+            | Op::ScatterWindows2d { source, .. }
             | Op::Slice { source, .. }
             | Op::Gather { source, .. }
             | Op::Bounded { source, .. } => vec![*source],

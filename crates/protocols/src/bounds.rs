@@ -140,6 +140,10 @@ pub fn propagate(graph: &Graph, inputs: &KnownInputs) -> Result<Vec<NodeBound>, 
             Op::Windows2d { kernel, geometry, .. } => {
                 operand(0).map(|ends| float::windows2d(ends, *kernel, geometry, shape))
             }
+            // A sum with coefficients 1: the ends map to the ends.
+            Op::ScatterWindows2d { kernel, geometry, input, nearest, .. } => {
+                operand(0).map(|ends| float::scatter_windows2d(ends, *kernel, geometry, *input, *nearest))
+            }
             Op::Sum { axes, keep_dims, .. } => operand(0).map(|ends| float::sum_axes(ends, axes, *keep_dims)),
             Op::Reshape { .. } => operand(0).map(|ends| {
                 ends.as_standard_layout().into_owned().into_shape_with_order(IxDyn(shape)).expect("inferred")

@@ -93,6 +93,9 @@ pub fn evaluate<R: RingElement>(
             Ok(operand(0).map(|x| R::ONE.wrapping_sub(x.bit(sign))))
         }
         Op::Windows2d { kernel, geometry, .. } => operand(0).windows2d(*kernel, *geometry).map_err(error),
+        Op::ScatterWindows2d { kernel, geometry, input, nearest, .. } => {
+            operand(0).scatter_windows2d(*kernel, *geometry, *input, *nearest).map_err(error)
+        }
         Op::Slice { axis, start, end, .. } => operand(0).slice_axis(*axis, *start, *end, 1).map_err(error),
         Op::Gather { indices, .. } => operand(0).select(0, indices).map_err(error),
         Op::Polynomial { coefficients, .. } => {

@@ -86,6 +86,9 @@ pub fn evaluate<T: NdFloat>(graph: &Graph, prepared: &[Option<ArrayD<T>>]) -> Ou
             Op::Windows2d { kernel, geometry, .. } => {
                 windows2d(operand(0), *kernel, geometry, &node.ty.shape)
             }
+            Op::ScatterWindows2d { kernel, geometry, input, nearest, .. } => {
+                scatter_windows2d(operand(0), *kernel, geometry, *input, *nearest)
+            }
             Op::Gather { indices, .. } => operand(0).select(Axis(0), indices),
             Op::Slice { axis, start, end, .. } => {
                 operand(0).slice_axis(Axis(*axis), ndarray::Slice::from(*start..*end)).to_owned()
@@ -214,6 +217,41 @@ pub(crate) fn windows2d<T: NdFloat>(
     over_windows(input, kernel, geometry, shape, |plane, windows, (y, x), out| {
         out.extend(windows.nearest_cells(y, x).map(|cell| plane[cell]));
     })
+}
+
+/// The adjoint of the window walk (see `RingTensor::scatter_windows2d`).
+pub(crate) fn scatter_windows2d<T: NdFloat>(
+    windows_values: &ArrayD<T>,
+    kernel: (usize, usize),
+    geometry: &blindfold_ring::Conv2dGeometry,
+    input: (usize, usize),
+    nearest: bool,
+) -> ArrayD<T> {
+    let shape = windows_values.shape().to_vec();
+    let windows = PlaneWindows::new(*geometry, input, kernel).expect("inference checked the fit");
+    let values = windows_values.as_standard_layout();
+    let flat = values.as_slice().expect("standard layout");
+    let plane = input.0 * input.1;
+    let mut out = vec![T::zero(); shape[0] * shape[1] * plane];
+    let plane_in = windows.positions() * windows.window_len();
+    for (index, target) in out.chunks_mut(plane.max(1)).enumerate().take(shape[0] * shape[1]) {
+        let source = &flat[index * plane_in..][..plane_in];
+        for (position, cells) in source.chunks(windows.window_len()).enumerate() {
+            let (y, x) = (position / windows.output.1, position % windows.output.1);
+            if nearest {
+                for (value, cell) in cells.iter().zip(windows.nearest_cells(y, x)) {
+                    target[cell] += *value;
+                }
+            } else {
+                for (value, cell) in cells.iter().zip(windows.cells(y, x)) {
+                    if let Some(cell) = cell {
+                        target[cell] += *value;
+                    }
+                }
+            }
+        }
+    }
+    ArrayD::from_shape_vec(IxDyn(&[shape[0], shape[1], input.0, input.1]), out).expect("inferred shape")
 }
 
 /// Calls `visit` for each window position of each plane of an NCHW input,

@@ -22,6 +22,7 @@ def test_the_readme_example_runs_as_shown():
         os.chdir(here)
     lines = printed.getvalue().splitlines()
     assert "[7 2 1 0]" in lines
+    assert "[2 8 2] (3, 10)" in lines
     assert lines[-1] == "[[2.]]"
     r2, twin = map(float, lines[-2].split())
     assert r2 > 0.99 and abs(r2 - twin) < 0.01

@@ -130,6 +130,57 @@ impl<R: RingElement> RingTensor<R> {
         RingTensor::from_vec(&[batch, channels, out_height, out_width], out)
     }
 
+    /// The adjoint of the window walk: each element of `[N, C, H', W',
+    /// KH·KW]` (window position, kernel cell) added to the cell of an
+    /// `input` = (H, W) plane it came from, giving `[N, C, H, W]`. A cell in
+    /// the padding is dropped (`nearest` false: the adjoint of zero-padded
+    /// windows, as convolution and window sums read them) or added to the
+    /// nearest plane cell (`nearest`: the adjoint of [`windows2d`](Self::windows2d)).
+    /// The gradient of convolution's input and of pooling (N·C·H'·W'·KH·KW
+    /// additions).
+    pub fn scatter_windows2d(
+        &self,
+        kernel: (usize, usize),
+        geometry: Conv2dGeometry,
+        input: (usize, usize),
+        nearest: bool,
+    ) -> Result<Self> {
+        let invalid = |reason: String| RingError::InvalidArgument { operation: "scatter_windows2d", reason };
+        let windows = PlaneWindows::new(geometry, input, kernel)
+            .ok_or_else(|| invalid(format!("a {kernel:?} window does not fit a {input:?} plane")))?;
+        let window = windows.window_len();
+        let &[batch, channels, out_height, out_width, cells] = self.shape() else {
+            return Err(invalid(format!("windows must be [N, C, H', W', K], not {:?}", self.shape())));
+        };
+        if (out_height, out_width) != windows.output || cells != window {
+            return Err(invalid(format!("{:?} are not the windows of a {input:?} plane", self.shape())));
+        }
+        let plane = input.0 * input.1;
+        let mut out = vec![R::ZERO; batch * channels * plane];
+        if plane > 0 {
+            let source = self.as_slice();
+            let plane_in = windows.positions() * window;
+            out.par_chunks_mut(plane).enumerate().for_each(|(index, target)| {
+                let values = &source[index * plane_in..][..plane_in];
+                for (position, cells) in values.chunks(window).enumerate() {
+                    let (y, x) = (position / out_width, position % out_width);
+                    if nearest {
+                        for (value, cell) in cells.iter().zip(windows.nearest_cells(y, x)) {
+                            target[cell] = target[cell].wrapping_add(*value);
+                        }
+                    } else {
+                        for (value, cell) in cells.iter().zip(windows.cells(y, x)) {
+                            if let Some(cell) = cell {
+                                target[cell] = target[cell].wrapping_add(*value);
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        RingTensor::from_vec(&[batch, channels, input.0, input.1], out)
+    }
+
     /// Every `kernel` window of an NCHW input, `[N, C, H', W', KH·KW]`: the
     /// gather max-pooling reduces over its last axis. A position in the
     /// padding repeats the nearest input element (coordinates clamped),
