@@ -195,6 +195,13 @@ pub struct PredictArgs {
     /// Only the first N inputs.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// The model owner's sample of inputs (same formats as --input, scaled
+    /// by --scale): each comparison gets the narrowest power-of-two width
+    /// that holds 16× the largest value the sample gives it (cheaper;
+    /// an input beyond it is refused, never compared wrongly). The widths
+    /// are in the graph every party approves (docs/security.md).
+    #[arg(long, value_name = "FILE")]
+    pub calibrate: Option<PathBuf>,
     /// Write a Chrome trace of the first batch (Pond).
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
@@ -226,6 +233,7 @@ impl PredictArgs {
             labels: self.labels.clone(),
             scale: self.scale,
             limit: self.limit,
+            calibration: self.calibrate.clone(),
         }
     }
 

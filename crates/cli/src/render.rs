@@ -54,6 +54,11 @@ pub fn prediction_text(outcome: &FilePrediction) -> String {
         outcome.model, p.inputs, p.batches
     );
     let _ = writeln!(text, "  read {} row(s) from {}", outcome.rows_read, outcome.input);
+    if !p.comparison_widths.is_empty() {
+        let widths: Vec<String> =
+            p.comparison_widths.iter().map(|(bits, count)| format!("{count} on {bits} bits")).collect();
+        let _ = writeln!(text, "  comparisons calibrated on the owner's sample: {}", widths.join(", "));
+    }
     if p.softmax_removed {
         let _ = writeln!(
             text,

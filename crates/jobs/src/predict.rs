@@ -10,6 +10,8 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use blindfold_onnx::{ClientStep, ImportOptions, ImportedModel, SigmoidMethod, import};
+use blindfold_protocols::bounds::{Known, KnownInputs};
+use blindfold_protocols::calibration;
 use blindfold_runtime::{OverflowPolicy, Protocol, Report, Session, SessionOptions};
 use ndarray::{ArrayD, Axis, IxDyn, concatenate};
 use serde_json::{Value, json};
@@ -42,6 +44,11 @@ pub struct PredictOptions {
     /// Owners of graph inputs by name, beyond the defaults (the first is
     /// the client's, any other the model owner's).
     pub input_owners: HashMap<String, String>,
+    /// The model owner's sample of inputs (rows of the first graph input)
+    /// on which each comparison's width is calibrated
+    /// ([`blindfold_protocols::calibration`]); `None`: exact comparisons on
+    /// the whole ring (or `comparison_bits`).
+    pub calibration: Option<ArrayD<f64>>,
 }
 
 impl Default for PredictOptions {
@@ -58,6 +65,7 @@ impl Default for PredictOptions {
             cancel: None,
             progress: None,
             input_owners: HashMap::new(),
+            calibration: None,
         }
     }
 }
@@ -89,6 +97,9 @@ pub struct Prediction {
     /// Every model output, as the model defines it (finishing steps such
     /// as a final softmax applied, labels rounded), in the model's order.
     pub named: Vec<NamedOutput>,
+    /// Comparison nodes per calibrated width in bits (empty without
+    /// calibration).
+    pub comparison_widths: std::collections::BTreeMap<u32, usize>,
 }
 
 /// One model output of a prediction.
@@ -144,6 +155,20 @@ pub fn predict_inputs(
     };
     // The model must import, and take the inputs, before anything runs.
     let mut models: HashMap<usize, ImportedModel> = HashMap::from([(batch, import_at(batch)?)]);
+    let widths = match &options.calibration {
+        Some(sample) => Some(calibrate(&import_at, sample, inputs, model_name)?),
+        None => None,
+    };
+    let import_at = |size: usize| -> Result<ImportedModel> {
+        let mut model = import_at(size)?;
+        if let Some(widths) = &widths {
+            model.graph = calibration::apply(&model.graph, widths).map_err(JobError::Graph)?;
+        }
+        Ok(model)
+    };
+    if widths.is_some() {
+        models.insert(batch, import_at(batch)?);
+    }
     let mut named: HashMap<String, ArrayD<f64>> = HashMap::new();
     for (name, values) in inputs {
         let name = name.clone().unwrap_or_else(|| models[&batch].input.clone());
@@ -289,7 +314,64 @@ pub fn predict_inputs(
         received,
         first_report,
         named: named_outputs,
+        comparison_widths: widths.map(|w| w.histogram()).unwrap_or_default(),
     })
+}
+
+/// The widths of the model's comparisons on the owner's `sample` (rows of
+/// the first graph input; the other inputs as given).
+fn calibrate(
+    import_at: &dyn Fn(usize) -> Result<ImportedModel>,
+    sample: &ArrayD<f64>,
+    inputs: &[(Option<String>, ArrayD<f64>)],
+    model_name: &str,
+) -> Result<calibration::Widths> {
+    let rows = sample.shape().first().copied().unwrap_or(0);
+    if rows == 0 {
+        return Err(JobError::Invalid("the calibration sample has no rows".into()));
+    }
+    let model = import_at(rows)?;
+    let mut given: HashMap<String, ArrayD<f64>> = HashMap::new();
+    for input in &model.model_inputs {
+        let values = if input.name == model.input {
+            sample.clone()
+        } else {
+            let Some((_, values)) = inputs.iter().find(|(name, _)| name.as_deref() == Some(&input.name))
+            else {
+                continue;
+            };
+            if input.batched {
+                return Err(JobError::Invalid(format!(
+                    "calibration takes a sample of the first input only; '{}' is also one per row",
+                    input.name
+                )));
+            }
+            values.clone()
+        };
+        let count: usize = input.shape.iter().product();
+        if values.len() != count {
+            return Err(JobError::Invalid(format!(
+                "the calibration sample of '{}' has shape {:?}; the model takes {:?}",
+                input.name,
+                values.shape(),
+                &input.shape[1..]
+            )));
+        }
+        given.insert(
+            input.name.clone(),
+            values.into_shape_with_order(IxDyn(&input.shape)).expect("sizes checked"),
+        );
+    }
+    let session_inputs = model
+        .inputs_named(&given)
+        .map_err(|source| JobError::Model { file: model_name.to_string(), source })?;
+    let known: KnownInputs = session_inputs
+        .into_iter()
+        .flat_map(|(party, named)| {
+            named.into_iter().map(move |(name, values)| ((party.clone(), name), Known::Exact(values)))
+        })
+        .collect();
+    calibration::calibrate(&model.graph, &known).map_err(|e| JobError::Invalid(format!("calibration: {e}")))
 }
 
 impl Prediction {
@@ -310,6 +392,7 @@ impl Prediction {
             "rounds": self.rounds,
             "softmax_removed": self.softmax_removed,
             "received": received,
+            "comparison_widths": self.comparison_widths.iter().map(|(bits, count)| (bits.to_string(), json!(count))).collect::<serde_json::Map<String, Value>>(),
         })
     }
 
@@ -360,6 +443,8 @@ pub struct PredictFiles {
     pub scale: Option<f64>,
     /// Only the first inputs.
     pub limit: Option<usize>,
+    /// The model owner's calibration sample (scaled like the inputs).
+    pub calibration: Option<std::path::PathBuf>,
 }
 
 /// A prediction from files, with what the files let us judge.
@@ -433,7 +518,15 @@ pub fn predict_files(files: &PredictFiles, options: &PredictOptions) -> Result<F
     for (name, path) in &files.named_inputs {
         inputs.push((Some(name.clone()), crate::input::read_array(path)?));
     }
-    let prediction = predict_inputs(&model, &files.model.display().to_string(), &inputs, options)?;
+    let mut options = options.clone();
+    if let Some(path) = &files.calibration {
+        let mut sample = crate::input::read_array(path)?;
+        if let Some(scale) = files.scale {
+            sample.mapv_inplace(|v| v * scale);
+        }
+        options.calibration = Some(sample);
+    }
+    let prediction = predict_inputs(&model, &files.model.display().to_string(), &inputs, &options)?;
     let first_is_labels = prediction.named.first().is_some_and(|o| o.integer && o.values.ndim() == 1);
     let plaintext_classes = prediction.plaintext.as_ref().map(|p| {
         if first_is_labels { p.iter().map(|&v| v.round().max(0.0) as usize).collect() } else { classes(p) }

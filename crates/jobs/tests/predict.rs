@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use blindfold_jobs::JobError;
-use blindfold_jobs::predict::{FilePrediction, PredictFiles, PredictOptions, predict_files};
+use blindfold_jobs::predict::{FilePrediction, PredictFiles, PredictOptions, predict, predict_files};
 
 /// The binary's allocator and settings: batches of CNN comparisons move GBs.
 #[global_allocator]
@@ -24,6 +24,7 @@ fn request_for(network: &str, input: &str, labels: &str, limit: usize) -> Predic
         input: repository(input),
         input_name: None,
         named_inputs: Vec::new(),
+        calibration: None,
         labels: Some(repository(labels)),
         scale: Some(1.0 / 255.0),
         limit: Some(limit),
@@ -120,4 +121,43 @@ fn a_corrupt_input_or_model_is_a_clear_error() {
         matches!(&error, JobError::Model { file, .. } if file.ends_with("diabetes-linear.json")),
         "{error:?}"
     );
+}
+
+/// Comparison widths calibrated on the model owner's sample (its 2,048
+/// training images): networks C and D compare on 32 bits instead of 64,
+/// about half the producer's bytes, with the same classes as plaintext on
+/// 40 test images. Inputs beyond what the widths hold (the images × 10^5)
+/// are refused before anything runs, never compared wrongly.
+#[test]
+fn calibrated_comparison_widths_halve_the_keys_and_change_no_class() {
+    for network in ["c", "d"] {
+        let test =
+            ("data/mnist/t10k-sample-images.idx3-ubyte.gz", "data/mnist/t10k-sample-labels.idx1-ubyte.gz");
+        let exact = run(&request_for(network, test.0, test.1, 40)).unwrap();
+        let mut files = request_for(network, test.0, test.1, 40);
+        files.calibration = Some(repository("data/mnist/train-sample-images.idx3-ubyte.gz"));
+        let calibrated = run(&files).unwrap();
+        assert_eq!(calibrated.plaintext_agreement, Some(1.0), "network {network}");
+        assert_eq!(calibrated.classes, exact.classes, "network {network}");
+        let widths = &calibrated.prediction.comparison_widths;
+        assert!(widths.get(&32).copied().unwrap_or(0) > 0, "network {network}: {widths:?}");
+        let (narrow, wide) =
+            (calibrated.prediction.offline_bytes as f64, exact.prediction.offline_bytes as f64);
+        assert!(narrow < 0.6 * wide, "network {network}: {narrow} offline bytes against {wide}");
+
+        // The same widths, inputs 10^5 times larger: refused.
+        let read = |path: &str| blindfold_jobs::input::read_array(&repository(path)).unwrap();
+        let sample = read("data/mnist/train-sample-images.idx3-ubyte.gz").mapv(|v| v / 255.0);
+        let images = read(test.0).slice_axis(ndarray::Axis(0), (0..4).into()).mapv(|v| v * 1e5 / 255.0);
+        let images = images.into_shape_with_order(ndarray::IxDyn(&[4, 1, 28, 28])).unwrap();
+        let model = std::fs::read(repository(&format!("models/mnist-{network}.onnx"))).unwrap();
+        let options = PredictOptions { batch: 4, calibration: Some(sample), ..PredictOptions::default() };
+        match predict(&model, network, &images, &options) {
+            Err(error) => {
+                let message = error.to_string();
+                assert!(message.contains("overflow") || message.contains("compared on"), "{message}");
+            }
+            Ok(_) => panic!("network {network}: inputs beyond the calibrated widths ran"),
+        }
+    }
 }

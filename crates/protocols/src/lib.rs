@@ -7,6 +7,7 @@
 //! graph, node by node.
 
 pub mod bounds;
+pub mod calibration;
 pub mod clear;
 mod communicator;
 pub mod dcf;

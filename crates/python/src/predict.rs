@@ -31,7 +31,7 @@ type PredictResult<'py> =
 #[pyo3(signature = (
     model, x, protocol = "pond", batch = 100, sigmoid = "clamped", comparison_bits = None, timeout = 60.0,
     progress = false, accept_overflow = false, named_inputs = Vec::new(), input_owners = HashMap::new(),
-    x_name = None
+    x_name = None, calibration = None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn predict<'py>(
@@ -48,6 +48,7 @@ pub fn predict<'py>(
     named_inputs: Vec<(String, PyReadonlyArrayDyn<'py, f64>)>,
     input_owners: HashMap<String, String>,
     x_name: Option<String>,
+    calibration: Option<PyReadonlyArrayDyn<'py, f64>>,
 ) -> PyResult<PredictResult<'py>> {
     if !(timeout.is_finite() && timeout > 0.0) {
         return Err(value_error(format!("timeout {timeout}: a positive number of seconds")));
@@ -74,6 +75,7 @@ pub fn predict<'py>(
         progress: hook,
         overflow: if accept_overflow { OverflowPolicy::Accept } else { OverflowPolicy::Refuse },
         input_owners,
+        calibration: calibration.map(|sample| sample.as_array().to_owned()),
         ..PredictOptions::default()
     };
     let prediction = interrupt::run_showing(py, cancel, shown, move || {

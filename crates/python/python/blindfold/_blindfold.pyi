@@ -72,6 +72,7 @@ def predict(
     named_inputs: List[Tuple[str, np.ndarray]] = ...,
     input_owners: Dict[str, str] = ...,
     x_name: Optional[str] = None,
+    calibration: Optional[np.ndarray] = None,
 ) -> Tuple[np.ndarray, str, List[Tuple[str, np.ndarray, bool]]]: ...
 def train(
     kind: str,

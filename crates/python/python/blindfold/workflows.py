@@ -47,6 +47,7 @@ def predict(
     max_rows: int = MAX_ROWS,
     accept_overflow: bool = False,
     input_owners: Optional[Dict[str, str]] = None,
+    calibrate: Any = None,
 ) -> Any:
     """The model owner's ONNX ``model`` applied to the client's ``x`` (first
     axis: the inputs; a numpy array, a pandas DataFrame, a torch tensor,
@@ -73,7 +74,12 @@ def predict(
     is the client's, any other the model owner's). A model with several
     outputs (scikit-learn's label and probabilities) returns a dict from
     output name to values as the model defines them: labels as integers,
-    probabilities with the final softmax applied."""
+    probabilities with the final softmax applied.
+
+    ``calibrate``: the model owner's sample of inputs (rows like ``x``'s);
+    each comparison then gets the narrowest power-of-two width that holds
+    16× the largest value the sample gives it: cheaper, and an input beyond
+    it raises ``OverflowError``, never a wrong answer."""
     named_inputs = []
     if isinstance(x, dict):
         if not x:
@@ -107,6 +113,7 @@ def predict(
         named_inputs,
         owners,
         first_name,
+        None if calibrate is None else as_float64(calibrate, "calibrate"),
     )
     outputs, summary, named = result
     if len(named) > 1:
