@@ -10,7 +10,9 @@ with onnx.helper so that no torch is needed, for blindfold's import tests:
 - softmax-middle: a softmax in the middle of the graph (attention-like
   weights that feed another layer);
 - weights-as-input: no initializers; the weights are a second graph input
-  (x.npy, w.npy; expected probabilities.npy and label.npy).
+  (x.npy, w.npy; expected probabilities.npy and label.npy);
+- cnn-init: a small CNN with PyTorch's default initialisation, to train
+  (`blindfold train onnx --model`).
 
 Writes crates/onnx/tests/fixtures/exported/NAME.onnx, NAME-input.npy
 (batch 3) and NAME-expected.npy (onnxruntime's output).
@@ -165,3 +167,32 @@ np.save(OUT / "weights-as-input-w.npy", w)
 np.save(OUT / "weights-as-input-probabilities.npy", probabilities)
 np.save(OUT / "weights-as-input-label.npy", label)
 print(f"weights-as-input: x {x.shape}, w {w.shape}")
+
+# A small CNN to train (blindfold train onnx --model): conv 3x3 (4 filters,
+# stride 2) · ReLU · max-pool 2 · dense 10 logits, as PyTorch would export
+# nn.Sequential(Conv2d(1, 4, 3, stride=2), ReLU(), MaxPool2d(2), Flatten(),
+# Linear(144, 10)) with its default initialisation (uniform ±1/√fan_in).
+def uniform(name, *shape, fan_in):
+    bound = 1.0 / np.sqrt(fan_in)
+    return numpy_helper.from_array(rng.uniform(-bound, bound, size=shape).astype(np.float32), name)
+
+
+graph = helper.make_graph(
+    [
+        helper.make_node("Conv", ["input", "0.weight", "0.bias"], ["conv"], kernel_shape=[3, 3], strides=[2, 2]),
+        helper.make_node("Relu", ["conv"], ["relu"]),
+        helper.make_node("MaxPool", ["relu"], ["pool"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Flatten", ["pool"], ["flat"], axis=1),
+        helper.make_node("Gemm", ["flat", "4.weight", "4.bias"], ["output"], transB=1),
+    ],
+    "cnn-init",
+    [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 1, 28, 28])],
+    [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 10])],
+    [uniform("0.weight", 4, 1, 3, 3, fan_in=9), uniform("0.bias", 4, fan_in=9),
+     uniform("4.weight", 10, 144, fan_in=144), uniform("4.bias", 10, fan_in=144)],
+)
+model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+model.ir_version = 8
+onnx.checker.check_model(model, full_check=True)
+onnx.save(model, OUT / "cnn-init.onnx")
+print("cnn-init: 1x28x28 -> 10 logits")

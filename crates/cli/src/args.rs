@@ -86,6 +86,11 @@ pub enum Command {
         /// Train on the raw columns (default: standardised with privately pooled statistics).
         #[arg(long)]
         no_standardize: bool,
+        /// With kind onnx: the model to train, its architecture and initial
+        /// weights (any model the importer reads, without BatchNormalization);
+        /// trained on raw columns, written back as the same architecture.
+        #[arg(long, value_name = "INIT.onnx")]
+        model: Option<PathBuf>,
         /// Train even if values could overflow fixed point (by default such
         /// a training is refused before it starts, naming the node).
         #[arg(long)]
@@ -315,7 +320,10 @@ pub struct GraphOptions {
 #[derive(Debug, Args)]
 pub struct TrainingData {
     /// linreg (squared error), logreg (cross-entropy; one-vs-rest for more
-    /// than two classes) or mlp (ReLU hidden layers).
+    /// than two classes), mlp (ReLU hidden layers), or onnx (the model
+    /// given with --model: softmax cross-entropy for logits or a final
+    /// Softmax, logistic after a final Sigmoid, squared error for one
+    /// linear output).
     pub kind: KindChoice,
     /// A data owner's rows: OWNER=FILE.csv (numbers; a header row names the
     /// columns). Repeat for each owner; every file must have the same columns.
@@ -564,6 +572,11 @@ pub struct BenchArgs {
     /// inference: compare on x mod 2^BITS (default: the whole ring).
     #[arg(long, value_name = "BITS")]
     pub comparison_bits: Option<u32>,
+    /// inference: calibrate each comparison's width on this sample of
+    /// images (IDX or .npy, pixels 0–255), e.g.
+    /// data/mnist/train-sample-images.idx3-ubyte.gz.
+    #[arg(long, value_name = "FILE")]
+    pub calibrate: Option<PathBuf>,
     /// inference: in-process only, or also tls (five worker processes of
     /// this binary on loopback with mutual TLS; each record follows its
     /// in-process twin from the same run).
@@ -581,12 +594,14 @@ pub enum KindChoice {
     Linreg,
     Logreg,
     Mlp,
+    Onnx,
 }
 
 impl KindChoice {
     pub fn model(self, hidden: Vec<usize>) -> ModelKind {
         match self {
-            KindChoice::Linreg => ModelKind::LinearRegression,
+            // (The architecture comes from --model; the kind is a placeholder.)
+            KindChoice::Linreg | KindChoice::Onnx => ModelKind::LinearRegression,
             KindChoice::Logreg => ModelKind::LogisticRegression,
             KindChoice::Mlp => ModelKind::Mlp { hidden },
         }
@@ -602,6 +617,7 @@ impl BenchArgs {
             models: self.models,
             networks: self.networks,
             comparison_bits: self.comparison_bits,
+            calibrate: self.calibrate,
             transport: self.transport,
             python_paillier: self.python_paillier,
         }

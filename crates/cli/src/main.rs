@@ -12,10 +12,10 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use args::{Cli, Command, GraphAction, PredictArgs, PredictProtocol};
+use args::{Cli, Command, GraphAction, KindChoice, PredictArgs, PredictProtocol};
 use blindfold_cli::bench;
 use blindfold_jobs::predict_paillier::{self, PaillierOptions};
-use blindfold_jobs::{predict, train};
+use blindfold_jobs::{JobError, predict, train};
 use blindfold_network::{Config, approval, certificates, worker::Worker};
 use blindfold_runtime::OverflowPolicy;
 use clap::Parser;
@@ -52,10 +52,25 @@ fn run(cli: Cli) -> Result<(), CliError> {
             show(json, || demo.report.to_json(), || demo.to_string());
         }
         Command::Predict(args) => predict(args)?,
-        Command::Train { data, test, training, no_standardize, accept_overflow_risk, out, json } => {
+        Command::Train { data, test, training, no_standardize, model, accept_overflow_risk, out, json } => {
             let mut request = train::TrainRequest::new(training.config(data.kind), &data.label_column);
             request.classes = training.classes.map(|c| c as usize);
             request.standardize = !no_standardize;
+            request.architecture = match (data.kind, model) {
+                (KindChoice::Onnx, Some(path)) => {
+                    Some(std::fs::read(&path).map_err(|e| JobError::file(&path, e))?)
+                }
+                (KindChoice::Onnx, None) => {
+                    return Err(JobError::Invalid("train onnx needs --model INIT.onnx".into()).into());
+                }
+                (_, Some(_)) => {
+                    return Err(JobError::Invalid(
+                        "--model is for kind onnx: blindfold train onnx --model INIT.onnx ...".into(),
+                    )
+                    .into());
+                }
+                (_, None) => None,
+            };
             request.overflow = overflow_policy(accept_overflow_risk);
             let (bar, hook) = progress::training(json);
             request.progress = Some(hook);

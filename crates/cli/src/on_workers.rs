@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use blindfold_jobs::launch;
+use blindfold_jobs::{JobError, launch};
 use blindfold_network::{Config, approval, launcher};
 
 use crate::args::{LaunchArgs, RunJob};
@@ -41,6 +41,12 @@ pub fn run(args: LaunchArgs, job: RunJob) -> Result<(), CliError> {
             launch::prediction_launch(&graph.import()?, &request, timeout)?
         }
         RunJob::Train { data, training, out } => {
+            if matches!(data.kind, crate::args::KindChoice::Onnx) {
+                return Err(JobError::Invalid(
+                    "training an ONNX architecture runs in one process for now (blindfold train onnx --model ...)".into(),
+                )
+                .into());
+            }
             let tables =
                 data.data.iter().map(|(owner, path)| (owner.clone(), path.display().to_string())).collect();
             let classes = training.classes.map(|c| c as usize);

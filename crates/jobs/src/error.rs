@@ -87,7 +87,9 @@ impl JobError {
             | JobError::Column { .. }
             | JobError::Graph(_)
             | JobError::Paillier(_) => true,
-            JobError::Training(TrainingError::Graph(_) | TrainingError::NoData) => true,
+            JobError::Training(TrainingError::Graph(_) | TrainingError::NoData | TrainingError::Model(_)) => {
+                true
+            }
             JobError::Session(RuntimeError::Overflow(_)) => true,
             JobError::WorkerStart { .. }
             | JobError::Session(_)

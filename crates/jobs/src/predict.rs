@@ -319,8 +319,9 @@ pub fn predict_inputs(
 }
 
 /// The widths of the model's comparisons on the owner's `sample` (rows of
-/// the first graph input; the other inputs as given).
-fn calibrate(
+/// the first graph input; the other inputs as given): `import_at` imports
+/// the model at a batch size.
+pub fn calibrate(
     import_at: &dyn Fn(usize) -> Result<ImportedModel>,
     sample: &ArrayD<f64>,
     inputs: &[(Option<String>, ArrayD<f64>)],

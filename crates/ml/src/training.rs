@@ -385,6 +385,9 @@ pub enum TrainingError {
     Session(#[from] blindfold_runtime::RuntimeError),
     #[error("the model owner did not receive every layer")]
     MissingLayers,
+    /// The model to train could not be read or built.
+    #[error(transparent)]
+    Model(#[from] blindfold_onnx::OnnxError),
 }
 
 /// The training graph for `data` ((owner, features, labels) as [`inputs`]

@@ -21,6 +21,9 @@ mod tensor;
 pub use blindfold_ir::SigmoidMethod;
 pub use error::{OnnxError, Result};
 pub use export::{OutputActivation, dense_model};
-pub use import::{ClientStep, ImportOptions, ImportedModel, ModelInput, ModelOutput, import};
+pub use import::{
+    Bindings, ClientStep, Forward, ImportOptions, ImportedModel, ModelInput, ModelOutput, forward, import,
+    input_row_shape, parameters, with_parameters,
+};
 pub use linear::{LinearPipeline, linear_model};
 pub use tensor::to_array;

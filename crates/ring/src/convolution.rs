@@ -93,7 +93,7 @@ impl<R: RingElement> RingTensor<R> {
         );
         // [O, N, H'·W'] -> [N, O, H'·W'].
         let mut out = vec![R::ZERO; product.len()];
-        if positions > 0 {
+        if positions > 0 && outputs > 0 {
             for (image, image_out) in out.chunks_mut(outputs * positions).enumerate() {
                 for (filter, target) in image_out.chunks_mut(positions).enumerate() {
                     let start = (filter * batch + image) * positions;

@@ -18,6 +18,8 @@ use blindfold_jobs::{JobError, Result};
 
 use crate::bench::Record;
 use blindfold_jobs::input::read_array;
+use blindfold_jobs::predict::calibrate as calibrate_widths;
+use blindfold_protocols::calibration;
 
 /// The networks measured when none are named.
 pub const NETWORKS: [&str; 6] = ["a", "b", "c", "d", "a-sigmoid", "c-sigmoid-avgpool"];
@@ -32,8 +34,19 @@ pub fn run(
     networks: &[String],
     quick: bool,
     comparison_bits: Option<u32>,
+    calibrate: Option<&Path>,
     mut workers: Option<&mut TlsBench>,
 ) -> Result<Vec<Record>> {
+    let sample = match calibrate {
+        Some(path) => {
+            let sample = read_array(path)?.mapv(|pixel| pixel / 255.0);
+            if sample.ndim() != 3 {
+                return Err(JobError::Invalid(format!("{}: expected N images of HxW", path.display())));
+            }
+            Some(sample.insert_axis(Axis(1)))
+        }
+        None => None,
+    };
     let images_path = models.join("mnist-sample-images.npy");
     let images = read_array(&images_path)?.mapv(|pixel| pixel / 255.0);
     if images.ndim() != 3 || images.shape()[0] == 0 {
@@ -50,9 +63,19 @@ pub fn run(
             &[(SigmoidMethod::Clamped, "")]
         };
         for (batch, &(sigmoid, suffix)) in iproduct(if quick { &[1][..] } else { &[1, 100][..] }, methods) {
-            let imported =
+            let import_at = |batch: usize| {
                 import(&bytes, ImportOptions { batch, sigmoid, comparison_bits, ..ImportOptions::default() })
-                    .map_err(|source| JobError::Model { file: path.display().to_string(), source })?;
+                    .map_err(|source| JobError::Model { file: path.display().to_string(), source })
+            };
+            let mut imported = import_at(batch)?;
+            let mut bits = comparison_bits.map_or_else(|| "ring".to_string(), |b| b.to_string());
+            if let Some(sample) = &sample {
+                let widths = calibrate_widths(&import_at, sample, &[], &path.display().to_string())?;
+                imported.graph = calibration::apply(&imported.graph, &widths).map_err(JobError::Graph)?;
+                let histogram: Vec<String> =
+                    widths.histogram().iter().map(|(bits, count)| format!("{count}x{bits}")).collect();
+                bits = format!("calibrated {}", histogram.join(" "));
+            }
             let copies = batch.div_ceil(images.shape()[0]);
             let views = vec![images.view(); copies];
             let x = concatenate(Axis(0), &views)
@@ -64,7 +87,6 @@ pub fn run(
                 .map_err(|_| JobError::file(&path, "the model does not take 1x28x28 images"))?;
             let comparisons = comparisons(&imported.graph);
             let name = display_name(network) + suffix;
-            let bits = comparison_bits.map_or_else(|| "ring".to_string(), |b| b.to_string());
             let networked = match workers.as_deref_mut() {
                 Some(workers) => Some(workers.measure(&name, &path, &imported, &x, runs)?),
                 None => None,

@@ -55,6 +55,8 @@ pub struct BenchOptions {
     pub networks: Vec<String>,
     /// inference: compare on x mod 2^bits.
     pub comparison_bits: Option<u32>,
+    /// inference: the images to calibrate comparison widths on.
+    pub calibrate: Option<PathBuf>,
     pub transport: Transport,
     /// paillier: the Python with python-paillier.
     pub python_paillier: Option<PathBuf>,
@@ -82,6 +84,7 @@ pub fn run(suite: Suite, options: BenchOptions) -> Result<Vec<Record>> {
                 &names,
                 options.quick,
                 options.comparison_bits,
+                options.calibrate.as_deref(),
                 workers.as_mut(),
             )
         }

@@ -267,7 +267,7 @@ fn batch_normalization(converter: &mut Converter, node: &NodeProto) -> Result<Te
         .collect();
     let (scale, shift) = match known {
         Some(parameters) => {
-            if parameters.iter().any(|p| p.len() != channels) {
+            if parameters.iter().any(|p| p.ndim() != 1 || p.len() != channels) {
                 return Err(converter.unsupported(
                     node,
                     &format!("scale, B, mean and var must each be [C] (C = {channels})"),

@@ -8,6 +8,7 @@
 mod arithmetic;
 mod converter;
 mod folding;
+mod forward;
 mod machine_learning;
 mod reduction;
 mod rewrites;
@@ -27,6 +28,7 @@ use crate::error::{OnnxError, Result};
 use crate::proto::ModelProto;
 use crate::tensor::to_array;
 use converter::Converter;
+pub use forward::{Bindings, Forward, forward, input_row_shape, parameters, with_parameters};
 pub use value::ClientStep;
 use value::Value;
 
@@ -185,16 +187,7 @@ impl ImportedModel {
 /// Reads an ONNX model from `bytes` and converts it.
 pub fn import(bytes: &[u8], options: ImportOptions) -> Result<ImportedModel> {
     let model = ModelProto::decode(bytes).map_err(|e| OnnxError::Decode(e.to_string()))?;
-    let opset = model
-        .opset_import
-        .iter()
-        .find(|o| o.domain.as_deref().unwrap_or("").is_empty() || o.domain.as_deref() == Some("ai.onnx"))
-        .and_then(|o| o.version)
-        // A model of ai.onnx.ml ops alone declares no default-domain opset.
-        .unwrap_or(21);
-    if !(1..=21).contains(&opset) {
-        return Err(OnnxError::Opset(opset));
-    }
+    let opset = default_opset(&model)?;
     let graph = model.graph.ok_or_else(|| OnnxError::Decode("the model has no graph".into()))?;
     let mut constants: HashMap<String, ArrayD<f64>> = HashMap::new();
     for initializer in &graph.initializer {
@@ -298,6 +291,18 @@ pub fn import(bytes: &[u8], options: ImportOptions) -> Result<ImportedModel> {
         outputs,
         options,
     })
+}
+
+/// The model's default-domain opset (1 to 21).
+fn default_opset(model: &ModelProto) -> Result<i64> {
+    let opset = model
+        .opset_import
+        .iter()
+        .find(|o| o.domain.as_deref().unwrap_or("").is_empty() || o.domain.as_deref() == Some("ai.onnx"))
+        .and_then(|o| o.version)
+        // A model of ai.onnx.ml ops alone declares no default-domain opset.
+        .unwrap_or(21);
+    if (1..=21).contains(&opset) { Ok(opset) } else { Err(OnnxError::Opset(opset)) }
 }
 
 /// Whether a graph output is declared with an integer or boolean element type.

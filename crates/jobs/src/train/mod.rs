@@ -21,6 +21,8 @@ use serde_json::{Value, json};
 use crate::error::{JobError, Result};
 use crate::input::{Header, Table, read_table};
 
+mod architecture;
+
 /// Where training is, for a progress display: nodes done of all, the
 /// epoch, and the last loss the model owner received (if it asked).
 #[derive(Clone, Debug)]
@@ -48,6 +50,9 @@ pub struct TrainRequest {
     /// Refuse (the default) or run a training whose values could
     /// overflow fixed point.
     pub overflow: OverflowPolicy,
+    /// An ONNX model to train instead of `config.kind` (its architecture,
+    /// from the weights in the file): `blindfold train --model INIT.onnx`.
+    pub architecture: Option<Vec<u8>>,
 }
 
 impl TrainRequest {
@@ -61,6 +66,7 @@ impl TrainRequest {
             progress: None,
             cancel: None,
             overflow: OverflowPolicy::Refuse,
+            architecture: None,
         }
     }
 }
@@ -104,6 +110,8 @@ pub struct TrainOutcome {
     pub rounds: u64,
     /// The trained model (raw features in, as ONNX), the model owner's.
     pub model: Vec<u8>,
+    /// Trained from an ONNX model's architecture (`--model`).
+    pub architecture: bool,
 }
 
 impl TrainOutcome {
@@ -112,11 +120,12 @@ impl TrainOutcome {
     pub fn record(&self, out: Option<&std::path::Path>) -> Value {
         let o = self;
         let regression = o.kind == ModelKind::LinearRegression;
+        let kind = if o.architecture { "onnx" } else { o.kind.name() };
         let pick = |private: bool, want_r2: bool| {
             o.test_metric.filter(|_| want_r2 == regression).map(|(p, t)| if private { p } else { t })
         };
         json!({
-            "model_kind": o.kind.name(),
+            "model_kind": kind,
             "protocol": "pond",
             "rows": o.rows,
             "epochs": o.epochs,
@@ -177,6 +186,9 @@ pub fn train(
             "{}: no feature columns besides the label",
             first_source.name
         )));
+    }
+    if let Some(model) = &request.architecture {
+        return architecture::train(request, model, sources, test, label);
     }
     let kind = &request.config.kind;
     let regression = *kind == ModelKind::LinearRegression;
@@ -268,19 +280,24 @@ pub fn train(
         bytes_sent: report.bytes_sent,
         offline_bytes: report.offline_bytes_sent,
         rounds: report.rounds,
+        architecture: false,
     })
 }
 
 /// The session's hooks: progress per node with the epoch and the last
 /// revealed loss, and the cancel flag.
 fn session_options(request: &TrainRequest, plan: &training::TrainingGraph) -> SessionOptions {
+    session_options_for(request, plan.epoch_ends.clone())
+}
+
+/// The session's hooks for a graph whose epochs end at `epoch_ends`.
+pub(crate) fn session_options_for(request: &TrainRequest, epoch_ends: Vec<u32>) -> SessionOptions {
     let mut options = SessionOptions {
         cancel: request.cancel.clone(),
         overflow: request.overflow,
         ..SessionOptions::default()
     };
     let Some(report) = request.progress.clone() else { return options };
-    let epoch_ends = plan.epoch_ends.clone();
     let last_loss: Arc<Mutex<Option<(String, f64)>>> = Arc::new(Mutex::new(None));
     let seen = Arc::clone(&last_loss);
     options.progress = Some(ProgressHook(Arc::new(move |done, total| {
@@ -372,7 +389,7 @@ fn class_count(request: &TrainRequest, sources: &[DataSource], label: usize) -> 
 }
 
 /// Labels as the graph wants them: [rows, 1] values, or one-hot [rows, k].
-fn encode_labels(labels: &Array1<f64>, outputs: usize, regression: bool) -> ArrayD<f64> {
+pub(crate) fn encode_labels(labels: &Array1<f64>, outputs: usize, regression: bool) -> ArrayD<f64> {
     if regression || outputs == 1 {
         return labels.clone().insert_axis(Axis(1)).into_dyn();
     }
@@ -385,7 +402,7 @@ fn encode_labels(labels: &Array1<f64>, outputs: usize, regression: bool) -> Arra
 
 /// A table's columns as errors name them: the count, and the header's
 /// names where it has one.
-fn columns_text(table: &Table) -> String {
+pub(crate) fn columns_text(table: &Table) -> String {
     match &table.header {
         Some(names) => format!("{} columns ({})", table.columns, names.join(",")),
         None => format!("{} columns (no header)", table.columns),

@@ -1,0 +1,247 @@
+//! Private training of any architecture the ONNX importer reads, from the
+//! weights in the file: `blindfold train --model INIT.onnx`.
+//!
+//! The run is the same as [`crate::training`]'s: the data owners share
+//! their rows once, every epoch takes a public shuffle, every step is the
+//! forward pass, the loss gradient at the output, the backward pass
+//! ([`GraphBuilder::backward`]: dense, convolution and pooling rules) and
+//! the SGD update. Here the forward pass is the model's own graph
+//! ([`blindfold_onnx::forward`]) on the current shared weights, and the
+//! weights start as the model owner's private inputs (the file's
+//! initializers), shared before the first step.
+//!
+//! The loss follows the model's end: a final Softmax, or logits of several
+//! classes (as PyTorch classifiers end, their CrossEntropyLoss outside),
+//! train with softmax cross-entropy (gradient softmax(z) − y at the logits,
+//! the softmax computed privately); a final Sigmoid with binary
+//! cross-entropy (σ(z) − y); a single linear output with squared error
+//! (z − y).
+
+use std::collections::HashMap;
+
+use blindfold_ir::{Graph, GraphBuilder, GraphError, Inputs, Tensor};
+use blindfold_onnx::{Bindings, ClientStep, ImportOptions, OnnxError, forward, parameters};
+use blindfold_runtime::{Protocol, Session, SessionOptions, SessionResult};
+use ndarray::ArrayD;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use crate::training::{MAX_PARAMETERS, MODEL_OWNER, TrainingConfig, TrainingError, inputs, loss_name};
+
+/// How the loss is taken at the model's output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loss {
+    /// Mean squared error (a regression).
+    SquaredError,
+    /// Binary cross-entropy after the model's final Sigmoid.
+    Logistic,
+    /// Cross-entropy after the model's final Softmax (one-hot labels).
+    Softmax,
+}
+
+/// A training graph for a model's architecture.
+pub struct ArchitecturePlan {
+    pub graph: Graph,
+    /// The trained initializers, in the model's order.
+    pub parameters: Vec<String>,
+    pub loss: Loss,
+    /// The model's output width (label columns).
+    pub outputs: usize,
+    pub steps_per_epoch: usize,
+    /// The index of the last node of each epoch (for progress).
+    pub epoch_ends: Vec<u32>,
+}
+
+/// The model owner's input (and output) name of a trained initializer.
+pub fn parameter_name(initializer: &str) -> String {
+    format!("parameter/{initializer}")
+}
+
+/// The loss and output width of `model` (its first output, one row).
+pub fn loss_of(model: &[u8], config: &TrainingConfig) -> Result<(Loss, usize), TrainingError> {
+    let mut g = GraphBuilder::with_precision(config.ring, config.fractional_bits);
+    let (input, row) = blindfold_onnx::input_row_shape(model)?;
+    let mut shape = vec![1];
+    shape.extend(&row);
+    let x = g.private_input("probe", &input, &shape)?;
+    let bindings = Bindings { inputs: HashMap::from([(input, x)]), parameters: HashMap::new() };
+    let out = forward(&mut g, model, &import_options(config), &bindings)?;
+    let width = g.ty(out.output).shape.last().copied().unwrap_or(1);
+    let loss = if out.steps.iter().any(|s| matches!(s, ClientStep::Softmax { .. })) {
+        Loss::Softmax
+    } else if out.ends_in_sigmoid {
+        Loss::Logistic
+    } else if out.steps.is_empty() && width > 1 {
+        // Logits, as PyTorch classifiers end (CrossEntropyLoss outside).
+        Loss::Softmax
+    } else if out.steps.is_empty() {
+        Loss::SquaredError
+    } else {
+        return Err(TrainingError::Model(OnnxError::Signature(format!(
+            "the model ends in {:?}: train a model that ends in Softmax, Sigmoid or a linear layer",
+            out.steps.iter().map(|s| s.name()).collect::<Vec<_>>()
+        ))));
+    };
+    Ok((loss, width))
+}
+
+fn import_options(config: &TrainingConfig) -> ImportOptions {
+    ImportOptions { ring: config.ring, sigmoid: config.sigmoid, ..ImportOptions::default() }
+}
+
+/// Builds the whole training run of `model`: `owners` are (party, rows),
+/// every owner has `features` feature columns (the model's input row,
+/// flattened) and the model's output width of label columns.
+pub fn build(
+    config: &TrainingConfig,
+    model: &[u8],
+    owners: &[(String, usize)],
+    features: usize,
+) -> Result<ArchitecturePlan, TrainingError> {
+    let total: usize = owners.iter().map(|(_, rows)| rows).sum();
+    let invalid = |reason: String| {
+        TrainingError::Graph(GraphError::InvalidArgument {
+            node: blindfold_ir::NodeId(0),
+            op: "training",
+            reason,
+        })
+    };
+    if owners.is_empty() || total == 0 {
+        return Err(TrainingError::NoData);
+    }
+    if config.batch_size == 0 || config.batch_size > total {
+        return Err(invalid(format!("batch size {} with {total} rows", config.batch_size)));
+    }
+    let (loss, outputs) = loss_of(model, config)?;
+    let (input, row) = blindfold_onnx::input_row_shape(model)?;
+    if row.iter().product::<usize>() != features {
+        return Err(invalid(format!("{features} feature columns for a model that takes {row:?} per row")));
+    }
+    let initial = parameters(model)?;
+    let count: usize = initial.iter().map(|(_, v)| v.len()).sum();
+    if count > MAX_PARAMETERS {
+        return Err(invalid(format!("{count} parameters: more than the limit of {MAX_PARAMETERS}")));
+    }
+    let mut g = GraphBuilder::with_precision(config.ring, config.fractional_bits);
+    g.set_comparison_bits(config.comparison_bits.filter(|&bits| bits < config.ring.bits()))?;
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    for (owner, rows) in owners {
+        let x = g.private_input(owner, "features", &[*rows, features])?;
+        let y = g.private_input(owner, "labels", &[*rows, outputs])?;
+        xs.push(g.share(x)?);
+        ys.push(g.share(y)?);
+    }
+    let x_all = if xs.len() == 1 { xs[0] } else { g.concat(&xs, 0)? };
+    let y_all = if ys.len() == 1 { ys[0] } else { g.concat(&ys, 0)? };
+    let mut current: Vec<(String, Tensor)> = Vec::new();
+    for (name, values) in &initial {
+        let owned = g.private_input(MODEL_OWNER, &parameter_name(name), values.shape())?;
+        current.push((name.clone(), g.share(owned)?));
+    }
+
+    let batch = config.batch_size;
+    let steps_per_epoch = total / batch;
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    let mut order: Vec<usize> = (0..total).collect();
+    let mut epoch_ends = Vec::new();
+    let mut shape = vec![batch];
+    shape.extend(&row);
+    for epoch in 0..config.epochs {
+        order.shuffle(&mut rng);
+        let used = &order[..steps_per_epoch * batch];
+        let x_epoch = g.gather(x_all, used)?;
+        let y_epoch = g.gather(y_all, used)?;
+        let mut loss_sum: Option<Tensor> = None;
+        for step in 0..steps_per_epoch {
+            let (start, end) = (step * batch, (step + 1) * batch);
+            let xb = g.slice(x_epoch, 0, start, end)?;
+            let xb = g.reshape(xb, &shape)?;
+            let yb = g.slice(y_epoch, 0, start, end)?;
+            let bindings = Bindings {
+                inputs: HashMap::from([(input.clone(), xb)]),
+                parameters: current.iter().cloned().collect(),
+            };
+            let logits = forward(&mut g, model, &import_options(config), &bindings)?.output;
+            let logits = g.reshape(logits, &[batch, outputs])?;
+            let predictions = match loss {
+                Loss::SquaredError => logits,
+                Loss::Logistic => g.sigmoid_by(config.sigmoid, logits)?,
+                Loss::Softmax => g.softmax(logits)?,
+            };
+            let error = g.sub(predictions, yb)?;
+            if config.reveal_loss {
+                let squared = g.square(error)?;
+                let total = g.sum(squared, &[0, 1], false)?;
+                loss_sum = Some(match loss_sum {
+                    Some(sum) => g.add(sum, total)?,
+                    None => total,
+                });
+            }
+            // ∂L/∂logits of the mean loss over the batch.
+            let seed = g.scale(error, 1.0 / batch as f64)?;
+            let wrt: Vec<Tensor> = current.iter().map(|(_, t)| *t).collect();
+            let gradients = g.backward(logits, seed, &wrt)?;
+            for ((_, value), gradient) in current.iter_mut().zip(gradients) {
+                let step = g.scale(gradient, config.learning_rate)?;
+                *value = g.sub(*value, step)?;
+            }
+        }
+        if let Some(sum) = loss_sum {
+            let mean = g.scale(sum, 1.0 / (steps_per_epoch * batch * outputs) as f64)?;
+            g.output(MODEL_OWNER, &loss_name(epoch), mean)?;
+        }
+        epoch_ends.push(g.graph().nodes().len() as u32 - 1);
+    }
+    for (name, value) in &current {
+        g.output(MODEL_OWNER, &parameter_name(name), *value)?;
+    }
+    Ok(ArchitecturePlan {
+        graph: g.finish(),
+        parameters: current.into_iter().map(|(name, _)| name).collect(),
+        loss,
+        outputs,
+        steps_per_epoch,
+        epoch_ends,
+    })
+}
+
+/// A trained architecture: the Pond session's parameters and the twin's.
+pub struct ArchitectureTrained {
+    pub private: HashMap<String, ArrayD<f64>>,
+    pub twin: HashMap<String, ArrayD<f64>>,
+    pub session: SessionResult,
+    pub private_s: f64,
+    pub twin_s: f64,
+}
+
+/// Runs `plan` on `data` ((owner, features, labels)) with the model's
+/// initial weights, under Pond with `options` and in plaintext f64.
+pub fn run_with_twin(
+    plan: &ArchitecturePlan,
+    model: &[u8],
+    data: &[(String, ArrayD<f64>, ArrayD<f64>)],
+    options: SessionOptions,
+) -> Result<ArchitectureTrained, TrainingError> {
+    let mut values: Inputs = inputs(data);
+    let owned: HashMap<String, ArrayD<f64>> =
+        parameters(model)?.into_iter().map(|(name, v)| (parameter_name(&name), v)).collect();
+    values.insert(MODEL_OWNER.to_string(), owned);
+    let started = std::time::Instant::now();
+    let session = Session::new(plan.graph.clone()).options(options).run(values.clone())?;
+    let private_s = started.elapsed().as_secs_f64();
+    let started = std::time::Instant::now();
+    let twin = Session::new(plan.graph.clone()).protocol(Protocol::PlaintextFloat).run(values)?;
+    let twin_s = started.elapsed().as_secs_f64();
+    let read = |result: &SessionResult| -> Result<HashMap<String, ArrayD<f64>>, TrainingError> {
+        plan.parameters
+            .iter()
+            .map(|name| {
+                let value =
+                    result.output(MODEL_OWNER, &parameter_name(name)).ok_or(TrainingError::MissingLayers)?;
+                Ok((name.clone(), value.clone()))
+            })
+            .collect()
+    };
+    Ok(ArchitectureTrained { private: read(&session)?, twin: read(&twin)?, session, private_s, twin_s })
+}
