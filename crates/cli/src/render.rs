@@ -8,7 +8,6 @@ use std::fmt::Write;
 use blindfold_jobs::predict::FilePrediction;
 use blindfold_jobs::predict_paillier::Prediction as PaillierPrediction;
 use blindfold_jobs::train::TrainOutcome;
-use blindfold_ml::training::ModelKind;
 use blindfold_network::control::Holdings;
 use blindfold_network::launcher::Launched;
 use blindfold_runtime::Protocol;
@@ -160,7 +159,7 @@ pub fn training_text(o: &TrainOutcome, out: Option<&std::path::Path>) -> String 
     let _ = writeln!(
         text,
         "  {} on {} rows from {}; {} epochs, {} SGD steps",
-        o.kind.name(),
+        if o.architecture { "the ONNX model's architecture" } else { o.kind.name() },
         o.rows,
         owners.join(", "),
         o.epochs,
@@ -175,7 +174,7 @@ pub fn training_text(o: &TrainOutcome, out: Option<&std::path::Path>) -> String 
         );
     }
     if let (Some(rows), Some((private, twin))) = (o.test_rows, o.test_metric) {
-        let what = if o.kind == ModelKind::LinearRegression { "R²" } else { "accuracy" };
+        let what = if o.regression { "R²" } else { "accuracy" };
         let _ = writeln!(text, "\ntest {what} on {rows} rows:");
         let _ = writeln!(text, "  private (Pond)              {private:.4}");
         let _ = writeln!(text, "  plaintext twin (f64)        {twin:.4}");

@@ -45,13 +45,14 @@ fn table(owner: &str, value: &Bound<'_, PyAny>) -> PyResult<(String, Table)> {
     Ok((format!("{owner}'s array"), table))
 }
 
-/// Trains `kind` ("linreg", "logreg", "mlp") on `data` ({owner: table});
+/// Trains `kind` ("linreg", "logreg", "mlp", or "onnx" with `model`, the
+/// ONNX model whose architecture and weights to train) on `data` ({owner: table});
 /// returns (the model as ONNX, the metrics as JSON).
 #[pyfunction]
 #[pyo3(signature = (
     kind, data, label, test = None, epochs = 10, batch_size = 32, learning_rate = 0.1, classes = None,
     hidden = vec![128, 128], ring = "z128", sigmoid = "clamped", comparison_bits = None, reveal_loss = false,
-    standardize = true, progress = false, accept_overflow = false
+    standardize = true, progress = false, accept_overflow = false, model = None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn train<'py>(
@@ -72,8 +73,20 @@ pub fn train<'py>(
     standardize: bool,
     progress: bool,
     accept_overflow: bool,
+    model: Option<Vec<u8>>,
 ) -> PyResult<(Bound<'py, PyBytes>, String)> {
-    let kind = ModelKind::from_name(kind, hidden).map_err(value_error)?;
+    // "onnx": the architecture (and initial weights) of `model`.
+    let architecture = match (kind, model) {
+        ("onnx", Some(bytes)) => Some(bytes),
+        ("onnx", None) => return Err(value_error("kind 'onnx' needs model= (the ONNX model to train)")),
+        (_, Some(_)) => return Err(value_error("model= is for kind 'onnx'")),
+        (_, None) => None,
+    };
+    let kind = if architecture.is_some() {
+        ModelKind::LinearRegression
+    } else {
+        ModelKind::from_name(kind, hidden).map_err(value_error)?
+    };
     let ring: Ring = ring.parse().map_err(value_error)?;
     let sigmoid: SigmoidMethod = sigmoid.parse().map_err(value_error)?;
     if epochs == 0 || batch_size == 0 || !(learning_rate.is_finite() && learning_rate > 0.0) {
@@ -103,7 +116,8 @@ pub fn train<'py>(
     let cancel = Arc::new(AtomicBool::new(false));
     let mut request = TrainRequest::new(config, &label);
     request.classes = classes;
-    request.standardize = standardize;
+    request.standardize = standardize && architecture.is_none();
+    request.architecture = architecture;
     request.cancel = Some(Arc::clone(&cancel));
     request.overflow = if accept_overflow { OverflowPolicy::Accept } else { OverflowPolicy::Refuse };
     let shown = progress.then(|| Progress::new("ops"));

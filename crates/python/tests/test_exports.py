@@ -78,3 +78,31 @@ def test_weights_given_as_a_graph_input_by_name():
 def test_a_missing_input_is_named():
     with pytest.raises(ValueError, match="'w'"):
         bf.predict(two_input_model().SerializeToString(), np.zeros((2, 4)))
+
+
+def test_an_onnx_architecture_trains_privately():
+    """kind="onnx": a one-layer model exported with its initial weights,
+    trained on two owners' rows; the result is the same architecture."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(96, 4))
+    y = x @ np.array([1.0, -2.0, 0.5, 3.0]) + 1.0
+    w = onnx.numpy_helper.from_array(np.zeros((1, 4), dtype=np.float32), "w")
+    b = onnx.numpy_helper.from_array(np.zeros(1, dtype=np.float32), "b")
+    graph = helper.make_graph(
+        [helper.make_node("Gemm", ["x", "w", "b"], ["y"], transB=1)],
+        "linear",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 1])],
+        [w, b],
+    )
+    init = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    init.ir_version = 8
+    rows = np.column_stack([x, y])
+    trained = bf.train("onnx", {"a": rows[:48], "b": rows[48:]}, model=init.SerializeToString(), test=rows,
+                       epochs=5, batch_size=8, learning_rate=0.1)
+    assert trained.metrics["model_kind"] == "onnx"
+    assert trained.metrics["test_r2"] > 0.9
+    assert abs(trained.metrics["test_r2"] - trained.metrics["plaintext_test_r2"]) < 1e-3
+    session = onnxruntime.InferenceSession(trained.model, providers=["CPUExecutionProvider"])
+    (predicted,) = session.run(None, {"x": x.astype(np.float32)})
+    assert 1 - ((predicted.ravel() - y) ** 2).sum() / ((y - y.mean()) ** 2).sum() > 0.9

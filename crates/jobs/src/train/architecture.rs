@@ -98,6 +98,7 @@ pub(super) fn train(
         offline_bytes: report.offline_bytes_sent,
         rounds: report.rounds,
         architecture: true,
+        regression,
     })
 }
 

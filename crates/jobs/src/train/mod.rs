@@ -112,6 +112,8 @@ pub struct TrainOutcome {
     pub model: Vec<u8>,
     /// Trained from an ONNX model's architecture (`--model`).
     pub architecture: bool,
+    /// A regression (R²) rather than a classifier (accuracy).
+    pub regression: bool,
 }
 
 impl TrainOutcome {
@@ -119,7 +121,7 @@ impl TrainOutcome {
     /// plus the twin's), with where the model went if it was written.
     pub fn record(&self, out: Option<&std::path::Path>) -> Value {
         let o = self;
-        let regression = o.kind == ModelKind::LinearRegression;
+        let regression = o.regression;
         let kind = if o.architecture { "onnx" } else { o.kind.name() };
         let pick = |private: bool, want_r2: bool| {
             o.test_metric.filter(|_| want_r2 == regression).map(|(p, t)| if private { p } else { t })
@@ -281,6 +283,7 @@ pub fn train(
         offline_bytes: report.offline_bytes_sent,
         rounds: report.rounds,
         architecture: false,
+        regression,
     })
 }
 

@@ -91,6 +91,7 @@ def train(
     standardize: bool = True,
     progress: bool = False,
     accept_overflow: bool = False,
+    model: Optional[bytes] = None,
 ) -> Tuple[bytes, str]: ...
 
 class PublicKey:

@@ -196,8 +196,11 @@ def train(
     standardize: bool = True,
     progress: Optional[bool] = None,
     accept_overflow: bool = False,
+    model: Optional[Model] = None,
 ) -> TrainResult:
-    """Trains ``kind`` (``"linreg"``, ``"logreg"`` or ``"mlp"``) with SGD
+    """Trains ``kind`` (``"linreg"``, ``"logreg"`` or ``"mlp"``; or
+    ``"onnx"`` with ``model``, an ONNX model whose architecture and weights
+    are trained, on raw columns, and returned as the same architecture) with SGD
     under Pond on the rows of several data owners, every party in this
     process; only the model owner gets the model.
 
@@ -234,5 +237,6 @@ def train(
         bool(standardize),
         _stderr_is_terminal() if progress is None else bool(progress),
         bool(accept_overflow),
+        None if model is None else _model_bytes(model),
     )
     return TrainResult(model=bytes(model), metrics=json.loads(metrics))
