@@ -88,21 +88,8 @@ impl GraphBuilder {
             ));
         }
         let guess = |k: i32| 2f64.powf(-(f64::from(k) + 0.5) / 2.0);
-        let shape = self.ty(tensor).shape.clone();
-        let exponents: Vec<i32> = (-half + 1..max_exponent).collect();
-        let mut expanded = shape.clone();
-        expanded.push(1);
-        let x = self.reshape(tensor, &expanded)?;
-        let thresholds: Vec<f64> = exponents.iter().map(|&j| 2f64.powi(j)).collect();
-        let thresholds = self.constant(&[exponents.len()], &thresholds)?;
-        let differences = self.sub(x, thresholds)?;
-        let bits = self.drelu(differences)?;
-        let steps: Vec<f64> = exponents.iter().map(|&j| guess(j) - guess(j - 1)).collect();
-        let steps = self.constant(&[exponents.len()], &steps)?;
-        let weighted = self.mul(bits, steps)?;
-        let drops = self.sum(weighted, &[shape.len()], false)?;
-        let start = self.scalar(guess(-half))?;
-        let mut y = self.add(drops, start)?;
+        let mut y =
+            self.octave_guess(tensor, -half + 1..max_exponent, guess(-half), |j| guess(j) - guess(j - 1))?;
         let three = self.scalar(3.0)?;
         for _ in 0..5 {
             let squared = self.square(y)?;
@@ -112,6 +99,33 @@ impl GraphBuilder {
             y = self.mul(y, halved)?;
         }
         Ok(y)
+    }
+
+    /// A guess that depends on x's octave: start + Σ_j 1[x ≥ 2^j]·step(j)
+    /// over j in `exponents`, the bits from one comparison round (the
+    /// elementwise comparisons of x with every power) and the sum local.
+    pub(crate) fn octave_guess(
+        &mut self,
+        tensor: Tensor,
+        exponents: std::ops::Range<i32>,
+        start: f64,
+        step: impl Fn(i32) -> f64,
+    ) -> Result<Tensor> {
+        let shape = self.ty(tensor).shape.clone();
+        let exponents: Vec<i32> = exponents.collect();
+        let mut expanded = shape.clone();
+        expanded.push(1);
+        let x = self.reshape(tensor, &expanded)?;
+        let thresholds: Vec<f64> = exponents.iter().map(|&j| 2f64.powi(j)).collect();
+        let thresholds = self.constant(&[exponents.len()], &thresholds)?;
+        let differences = self.sub(x, thresholds)?;
+        let bits = self.drelu(differences)?;
+        let steps: Vec<f64> = exponents.iter().map(|&j| step(j)).collect();
+        let steps = self.constant(&[exponents.len()], &steps)?;
+        let weighted = self.mul(bits, steps)?;
+        let drops = self.sum(weighted, &[shape.len()], false)?;
+        let start = self.scalar(start)?;
+        self.add(drops, start)
     }
 
     /// The softmax along the last axis, computed privately:

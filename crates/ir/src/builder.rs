@@ -575,21 +575,8 @@ impl GraphBuilder {
                 ),
             ));
         }
-        let shape = self.ty(tensor).shape.clone();
-        let exponents: Vec<i32> = (-half..max_exponent).collect();
-        let mut expanded = shape.clone();
-        expanded.push(1);
-        let x = self.reshape(tensor, &expanded)?;
-        let thresholds: Vec<f64> = exponents.iter().map(|&j| 2f64.powi(j)).collect();
-        let thresholds = self.constant(&[exponents.len()], &thresholds)?;
-        let differences = self.sub(x, thresholds)?;
-        let bits = self.drelu(differences)?;
-        let steps: Vec<f64> = exponents.iter().map(|&j| -(2f64.powi(-(j + 1)))).collect();
-        let steps = self.constant(&[exponents.len()], &steps)?;
-        let weighted = self.mul(bits, steps)?;
-        let drops = self.sum(weighted, &[shape.len()], false)?;
-        let start = self.scalar(2f64.powi(half))?;
-        let mut y = self.add(drops, start)?;
+        let mut y =
+            self.octave_guess(tensor, -half..max_exponent, 2f64.powi(half), |j| -(2f64.powi(-(j + 1))))?;
         let two = self.scalar(2.0)?;
         for _ in 0..4 {
             let product = self.mul(tensor, y)?;

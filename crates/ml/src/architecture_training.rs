@@ -27,7 +27,9 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use crate::training::{MAX_PARAMETERS, MODEL_OWNER, TrainingConfig, TrainingError, inputs, loss_name};
+use crate::training::{
+    MAX_PARAMETERS, MODEL_OWNER, TrainingConfig, TrainingError, inputs, loss_name, shared_rows,
+};
 
 /// How the loss is taken at the model's output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,17 +125,7 @@ pub fn build(
     if count > MAX_PARAMETERS {
         return Err(invalid(format!("{count} parameters: more than the limit of {MAX_PARAMETERS}")));
     }
-    let mut g = GraphBuilder::with_precision(config.ring, config.fractional_bits);
-    g.set_comparison_bits(config.comparison_bits.filter(|&bits| bits < config.ring.bits()))?;
-    let (mut xs, mut ys) = (Vec::new(), Vec::new());
-    for (owner, rows) in owners {
-        let x = g.private_input(owner, "features", &[*rows, features])?;
-        let y = g.private_input(owner, "labels", &[*rows, outputs])?;
-        xs.push(g.share(x)?);
-        ys.push(g.share(y)?);
-    }
-    let x_all = if xs.len() == 1 { xs[0] } else { g.concat(&xs, 0)? };
-    let y_all = if ys.len() == 1 { ys[0] } else { g.concat(&ys, 0)? };
+    let (mut g, x_all, y_all) = shared_rows(config, owners, features, outputs)?;
     let mut current: Vec<(String, Tensor)> = Vec::new();
     for (name, values) in &initial {
         let owned = g.private_input(MODEL_OWNER, &parameter_name(name), values.shape())?;

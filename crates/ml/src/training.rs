@@ -198,17 +198,7 @@ pub fn build(
     if features == 0 || outputs == 0 {
         return Err(invalid("no features or no labels".into()));
     }
-    let mut g = GraphBuilder::with_precision(config.ring, config.fractional_bits);
-    g.set_comparison_bits(config.comparison_bits.filter(|&bits| bits < config.ring.bits()))?;
-    let (mut xs, mut ys) = (Vec::new(), Vec::new());
-    for (owner, rows) in owners {
-        let x = g.private_input(owner, "features", &[*rows, features])?;
-        let y = g.private_input(owner, "labels", &[*rows, outputs])?;
-        xs.push(g.share(x)?);
-        ys.push(g.share(y)?);
-    }
-    let x_all = if xs.len() == 1 { xs[0] } else { g.concat(&xs, 0)? };
-    let y_all = if ys.len() == 1 { ys[0] } else { g.concat(&ys, 0)? };
+    let (mut g, x_all, y_all) = shared_rows(config, owners, features, outputs)?;
 
     let widths: Vec<usize> = match &config.kind {
         ModelKind::Mlp { hidden } => {
@@ -306,6 +296,29 @@ pub fn build(
         epoch_ends,
         layers,
     })
+}
+
+/// A training graph's start: the builder for `config`'s precision, and
+/// every owner's features and labels shared once and pooled (rows in the
+/// owners' order).
+pub(crate) fn shared_rows(
+    config: &TrainingConfig,
+    owners: &[(String, usize)],
+    features: usize,
+    outputs: usize,
+) -> Result<(GraphBuilder, Tensor, Tensor), GraphError> {
+    let mut g = GraphBuilder::with_precision(config.ring, config.fractional_bits);
+    g.set_comparison_bits(config.comparison_bits.filter(|&bits| bits < config.ring.bits()))?;
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    for (owner, rows) in owners {
+        let x = g.private_input(owner, "features", &[*rows, features])?;
+        let y = g.private_input(owner, "labels", &[*rows, outputs])?;
+        xs.push(g.share(x)?);
+        ys.push(g.share(y)?);
+    }
+    let x_all = if xs.len() == 1 { xs[0] } else { g.concat(&xs, 0)? };
+    let y_all = if ys.len() == 1 { ys[0] } else { g.concat(&ys, 0)? };
+    Ok((g, x_all, y_all))
 }
 
 /// Dense layers with ReLU between them; the last layer's logits.

@@ -6,12 +6,11 @@
 
 use blindfold_ml::architecture_training::{self, Loss};
 use blindfold_ml::metrics::{accuracy, r_squared};
-use blindfold_ml::training::MODEL_OWNER;
 use blindfold_onnx::{ImportOptions, import, with_parameters};
 use blindfold_runtime::{Protocol, Session};
 use ndarray::{Array1, Array2, ArrayD, IxDyn};
 
-use super::{DataSource, TrainOutcome, TrainRequest, columns_text, encode_labels};
+use super::{DataSource, TrainOutcome, TrainRequest, encode_labels};
 use crate::error::{JobError, Result};
 
 /// Trains `model` on `sources` (label column `label`), all parties in this
@@ -54,26 +53,10 @@ pub(super) fn train(
     let written = |source| JobError::Model { file: "the trained model".into(), source };
     let private_model = with_parameters(model, &run.private).map_err(written)?;
     let twin_model = with_parameters(model, &run.twin).map_err(written)?;
-    let losses: Vec<f64> = (0..config.epochs)
-        .filter_map(|e| {
-            run.session
-                .output(MODEL_OWNER, &blindfold_ml::training::loss_name(e))
-                .and_then(|v| v.iter().copied().next())
-        })
-        .collect();
+    let losses = super::revealed_losses(&run.session, config.epochs);
     let mut test_metric = None;
     if let Some(test) = test {
-        let table = &test.table;
-        if (table.columns, &table.header) != (first.columns, &first.header) {
-            return Err(JobError::Invalid(format!(
-                "{}: {} differ from the training data's {}",
-                test.name,
-                columns_text(table),
-                columns_text(first)
-            )));
-        }
-        let x = Array2::from_shape_vec((table.rows, features), table.without_column(label)).expect("sizes");
-        let y = Array1::from(table.column(label));
+        let (x, y) = super::test_rows(test, first, label)?;
         let metric = |bytes: &[u8]| -> Result<f64> {
             let predicted = predict_f64(bytes, &x)?;
             Ok(if regression { r_squared(&predicted, &y) } else { accuracy(&predicted, &y) })

@@ -240,25 +240,10 @@ pub fn train(
         None => model,
     };
     let (private_model, twin_model) = (raw(run.private), raw(run.twin));
-    let losses: Vec<f64> = (0..config.epochs)
-        .filter_map(|e| {
-            run.session.output(MODEL_OWNER, &training::loss_name(e)).and_then(|v| v.iter().copied().next())
-        })
-        .collect();
+    let losses = revealed_losses(&run.session, config.epochs);
     let mut test_metric = None;
     if let Some(test) = test {
-        let table = &test.table;
-        if (table.columns, &table.header) != (first.columns, &first.header) {
-            return Err(JobError::Invalid(format!(
-                "{}: {} differ from the training data's {}",
-                test.name,
-                columns_text(table),
-                columns_text(first)
-            )));
-        }
-        let x =
-            Array2::from_shape_vec((table.rows, feature_count), table.without_column(label)).expect("sizes");
-        let y = Array1::from(table.column(label));
+        let (x, y) = test_rows(test, first, label)?;
         let metric = |model: &DenseModel| {
             if regression { r_squared(&model.predict(&x), &y) } else { accuracy(&model.predict(&x), &y) }
         };
@@ -285,6 +270,36 @@ pub fn train(
         architecture: false,
         regression,
     })
+}
+
+/// The losses the model owner received, epoch by epoch (if it asked).
+pub(crate) fn revealed_losses(session: &blindfold_runtime::SessionResult, epochs: usize) -> Vec<f64> {
+    (0..epochs)
+        .filter_map(|e| {
+            session.output(MODEL_OWNER, &training::loss_name(e)).and_then(|v| v.iter().copied().next())
+        })
+        .collect()
+}
+
+/// The test table's features and labels, its columns checked against the
+/// training data's (`first`).
+pub(crate) fn test_rows(
+    test: &DataSource,
+    first: &Table,
+    label: usize,
+) -> Result<(Array2<f64>, Array1<f64>)> {
+    let table = &test.table;
+    if (table.columns, &table.header) != (first.columns, &first.header) {
+        return Err(JobError::Invalid(format!(
+            "{}: {} differ from the training data's {}",
+            test.name,
+            columns_text(table),
+            columns_text(first)
+        )));
+    }
+    let x =
+        Array2::from_shape_vec((table.rows, table.columns - 1), table.without_column(label)).expect("sizes");
+    Ok((x, Array1::from(table.column(label))))
 }
 
 /// The session's hooks: progress per node with the epoch and the last
