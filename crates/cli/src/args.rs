@@ -86,6 +86,10 @@ pub enum Command {
         /// Train on the raw columns (default: standardised with privately pooled statistics).
         #[arg(long)]
         no_standardize: bool,
+        /// Multiply every feature by this (e.g. 0.00392156862745098 = 1/255
+        /// for pixels); the trained model takes features so scaled.
+        #[arg(long)]
+        scale: Option<f64>,
         /// With kind onnx: the model to train, its architecture and initial
         /// weights (any model the importer reads, without BatchNormalization);
         /// trained on raw columns, written back as the same architecture.
@@ -326,7 +330,9 @@ pub struct TrainingData {
     /// linear output).
     pub kind: KindChoice,
     /// A data owner's rows: OWNER=FILE.csv (numbers; a header row names the
-    /// columns). Repeat for each owner; every file must have the same columns.
+    /// columns), or OWNER=SAMPLES:LABELS (.npy or IDX arrays, one sample per
+    /// row of the first axis: images; the label column is then "label").
+    /// Repeat for each owner; every owner must send the same columns.
     #[arg(long = "data", value_name = "OWNER=FILE", value_parser = owner_file, required = true)]
     pub data: Vec<(String, PathBuf)>,
     /// The label's column: its header name, or its number (from 0) in a

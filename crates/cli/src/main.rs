@@ -52,10 +52,21 @@ fn run(cli: Cli) -> Result<(), CliError> {
             show(json, || demo.report.to_json(), || demo.to_string());
         }
         Command::Predict(args) => predict(args)?,
-        Command::Train { data, test, training, no_standardize, model, accept_overflow_risk, out, json } => {
+        Command::Train {
+            data,
+            test,
+            training,
+            no_standardize,
+            scale,
+            model,
+            accept_overflow_risk,
+            out,
+            json,
+        } => {
             let mut request = train::TrainRequest::new(training.config(data.kind), &data.label_column);
             request.classes = training.classes.map(|c| c as usize);
             request.standardize = !no_standardize;
+            request.scale = scale;
             request.architecture = match (data.kind, model) {
                 (KindChoice::Onnx, Some(path)) => {
                     Some(std::fs::read(&path).map_err(|e| JobError::file(&path, e))?)

@@ -61,3 +61,21 @@ fn a_cnn_from_onnx_trains_privately_like_its_twin() {
     }
     assert_eq!(outcome.record(None)["model_kind"], "onnx");
 }
+
+/// `OWNER=SAMPLES:LABELS`: image arrays as a data owner's rows, flattened,
+/// the label column named "label"; a count mismatch is an error naming both.
+#[test]
+fn image_owners_read_samples_and_labels() {
+    use blindfold_jobs::train::read_sources;
+    let images = repository("data/mnist/t10k-sample-images.idx3-ubyte.gz");
+    let labels = repository("data/mnist/t10k-sample-labels.idx1-ubyte.gz");
+    let both = PathBuf::from(format!("{}:{}", images.display(), labels.display()));
+    let sources = read_sources(&[("clinic".into(), both)]).unwrap();
+    let table = &sources[0].table;
+    assert_eq!((table.rows, table.columns), (1000, 785));
+    assert_eq!(table.column_named("label").unwrap(), 784);
+    assert_eq!(table.column(784)[..3], [7.0, 2.0, 1.0]);
+    let mismatched = PathBuf::from(format!("{}:{}", images.display(), images.display()));
+    let error = read_sources(&[("clinic".into(), mismatched)]).err().unwrap().to_string();
+    assert!(error.contains("one label per sample"), "{error}");
+}

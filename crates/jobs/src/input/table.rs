@@ -42,6 +42,19 @@ impl Table {
         self.values.iter().enumerate().filter(|(i, _)| i % width != index).map(|(_, &v)| v).collect()
     }
 
+    /// The table with every column but `index` multiplied by `factor`
+    /// (features scaled, the label kept).
+    pub fn scaled_except(&self, index: usize, factor: f64) -> Table {
+        let width = self.columns;
+        let values = self
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| if i % width == index { v } else { v * factor })
+            .collect();
+        Table { header: self.header.clone(), columns: width, rows: self.rows, values }
+    }
+
     /// The column a label names: a header cell, or a number (from 0) in a
     /// table without a header. The error lists the header's names (a
     /// header is the file's declared names, not data).

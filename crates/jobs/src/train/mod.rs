@@ -5,7 +5,7 @@
 //! Columns are standardised first with privately pooled statistics
 //! ([`blindfold_ml::standardize`]); the exported model takes raw features.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
@@ -53,6 +53,9 @@ pub struct TrainRequest {
     /// An ONNX model to train instead of `config.kind` (its architecture,
     /// from the weights in the file): `blindfold train --model INIT.onnx`.
     pub architecture: Option<Vec<u8>>,
+    /// Multiplies every feature (e.g. 1/255 for pixels), in the training
+    /// and the test rows; the model then takes features so scaled.
+    pub scale: Option<f64>,
 }
 
 impl TrainRequest {
@@ -67,6 +70,7 @@ impl TrainRequest {
             cancel: None,
             overflow: OverflowPolicy::Refuse,
             architecture: None,
+            scale: None,
         }
     }
 }
@@ -79,17 +83,45 @@ pub struct DataSource {
     pub table: Table,
 }
 
-/// Reads each owner's CSV file.
+/// Reads each owner's rows: a CSV file, or `IMAGES:LABELS`, an array file
+/// of samples (.npy or IDX, first axis the rows: images of any shape) and
+/// one of their labels, read as a table of the flattened samples followed
+/// by a column named "label".
 pub fn read_sources(data: &[(String, PathBuf)]) -> Result<Vec<DataSource>> {
     data.iter()
         .map(|(owner, path)| {
-            Ok(DataSource {
-                owner: owner.clone(),
-                name: path.display().to_string(),
-                table: read_table(path, Header::Detect)?,
-            })
+            let text = path.display().to_string();
+            let table = match text.split_once(':').filter(|_| !path.exists()) {
+                Some((samples, labels)) => samples_table(Path::new(samples), Path::new(labels))?,
+                None => read_table(path, Header::Detect)?,
+            };
+            Ok(DataSource { owner: owner.clone(), name: text, table })
         })
         .collect()
+}
+
+/// Samples and labels as one table: each row a flattened sample, then its label.
+fn samples_table(samples: &Path, labels: &Path) -> Result<Table> {
+    let x = crate::input::read_array(samples)?;
+    let y = crate::input::read_array(labels)?;
+    let rows = x.shape().first().copied().unwrap_or(0);
+    if rows == 0 || y.len() != rows {
+        return Err(JobError::Invalid(format!(
+            "{} has {rows} samples and {} has {} labels: one label per sample",
+            samples.display(),
+            labels.display(),
+            y.len()
+        )));
+    }
+    let width = x.len() / rows;
+    let mut values = Vec::with_capacity(rows * (width + 1));
+    for (sample, label) in x.outer_iter().zip(y.iter()) {
+        values.extend(sample.iter());
+        values.push(*label);
+    }
+    let mut header: Vec<String> = (0..width).map(|i| format!("x{i}")).collect();
+    header.push("label".into());
+    Ok(Table { header: Some(header), columns: width + 1, rows, values })
 }
 
 /// What training found.
@@ -188,6 +220,20 @@ pub fn train(
             "{}: no feature columns besides the label",
             first_source.name
         )));
+    }
+    if let Some(factor) = request.scale.filter(|&f| f != 1.0) {
+        if !factor.is_finite() {
+            return Err(JobError::Invalid(format!("scale {factor}: a finite number")));
+        }
+        let scaled = |source: &DataSource| DataSource {
+            owner: source.owner.clone(),
+            name: source.name.clone(),
+            table: source.table.scaled_except(label, factor),
+        };
+        let (sources, test): (Vec<DataSource>, Option<DataSource>) =
+            (sources.iter().map(scaled).collect(), test.map(scaled));
+        let unscaled = TrainRequest { scale: None, ..request.clone() };
+        return train(&unscaled, &sources, test.as_ref());
     }
     if let Some(model) = &request.architecture {
         return architecture::train(request, model, sources, test, label);
