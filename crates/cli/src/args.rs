@@ -353,6 +353,9 @@ pub struct TrainingArgs {
     /// The SGD step size.
     #[arg(long, default_value_t = 0.1, value_parser = positive)]
     pub learning_rate: f64,
+    /// SGD with momentum (v ← μ·v + g, as PyTorch's SGD), in [0, 1); 0 is plain SGD.
+    #[arg(long, default_value_t = 0.0)]
+    pub momentum: f64,
     /// Classes (logreg, mlp), at most 10,000; in-process the default is the
     /// largest label + 1.
     #[arg(long, value_parser = clap::value_parser!(u64).range(2..=10_000))]
@@ -386,6 +389,7 @@ impl TrainingArgs {
         config.epochs = self.epochs as usize;
         config.batch_size = self.batch_size as usize;
         config.learning_rate = self.learning_rate;
+        config.momentum = self.momentum;
         config.sigmoid = self.sigmoid;
         config.comparison_bits = self.comparison_bits.or(config.comparison_bits);
         config.reveal_loss = self.reveal_loss;

@@ -28,7 +28,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::training::{
-    MAX_PARAMETERS, MODEL_OWNER, TrainingConfig, TrainingError, inputs, loss_name, shared_rows,
+    MAX_PARAMETERS, MODEL_OWNER, Optimizer, TrainingConfig, TrainingError, inputs, loss_name, shared_rows,
 };
 
 /// How the loss is taken at the model's output.
@@ -134,6 +134,7 @@ pub fn build(
 
     let batch = config.batch_size;
     let steps_per_epoch = total / batch;
+    let mut optimizer = Optimizer::new(config)?;
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let mut order: Vec<usize> = (0..total).collect();
     let mut epoch_ends = Vec::new();
@@ -174,9 +175,8 @@ pub fn build(
             let seed = g.scale(error, 1.0 / batch as f64)?;
             let wrt: Vec<Tensor> = current.iter().map(|(_, t)| *t).collect();
             let gradients = g.backward(logits, seed, &wrt)?;
-            for ((_, value), gradient) in current.iter_mut().zip(gradients) {
-                let step = g.scale(gradient, config.learning_rate)?;
-                *value = g.sub(*value, step)?;
+            for (index, ((_, value), gradient)) in current.iter_mut().zip(gradients).enumerate() {
+                *value = optimizer.step(&mut g, index, *value, gradient)?;
             }
         }
         if let Some(sum) = loss_sum {

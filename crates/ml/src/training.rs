@@ -81,6 +81,9 @@ pub struct TrainingConfig {
     pub epochs: usize,
     pub batch_size: usize,
     pub learning_rate: f64,
+    /// SGD with momentum μ (PyTorch's form: v ← μ·v + g, w ← w − η·v);
+    /// 0 is plain SGD. In [0, 1).
+    pub momentum: f64,
     pub ring: Ring,
     pub fractional_bits: u32,
     pub sigmoid: SigmoidMethod,
@@ -106,6 +109,7 @@ impl TrainingConfig {
             epochs: 10,
             batch_size: 32,
             learning_rate: 0.1,
+            momentum: 0.0,
             ring,
             fractional_bits,
             sigmoid: SigmoidMethod::Clamped,
@@ -235,6 +239,7 @@ pub fn build(
 
     let batch = config.batch_size;
     let steps_per_epoch = total / batch;
+    let mut optimizer = Optimizer::new(config)?;
     let mut order: Vec<usize> = (0..total).collect();
     let mut epoch_ends = Vec::new();
     for epoch in 0..config.epochs {
@@ -267,11 +272,10 @@ pub fn build(
             let wrt: Vec<Tensor> = parameters.iter().flat_map(|&(w, b)| [w, b]).collect();
             let gradients = g.backward(logits, seed, &wrt)?;
             let mut updated = Vec::new();
-            for (pair, grads) in parameters.iter().zip(gradients.chunks(2)) {
+            for (layer, (pair, grads)) in parameters.iter().zip(gradients.chunks(2)).enumerate() {
                 let mut next = [pair.0, pair.1];
-                for (value, gradient) in next.iter_mut().zip(grads) {
-                    let step = g.scale(*gradient, config.learning_rate)?;
-                    *value = g.sub(*value, step)?;
+                for (index, (value, gradient)) in next.iter_mut().zip(grads).enumerate() {
+                    *value = optimizer.step(&mut g, 2 * layer + index, *value, *gradient)?;
                 }
                 updated.push((next[0], next[1]));
             }
@@ -296,6 +300,55 @@ pub fn build(
         epoch_ends,
         layers,
     })
+}
+
+/// SGD's update, with momentum when configured: each parameter's velocity
+/// is graph state carried from step to step (shared like the weights).
+pub(crate) struct Optimizer {
+    learning_rate: f64,
+    momentum: f64,
+    velocities: HashMap<usize, Tensor>,
+}
+
+impl Optimizer {
+    pub(crate) fn new(config: &TrainingConfig) -> Result<Optimizer, GraphError> {
+        if !(0.0..1.0).contains(&config.momentum) {
+            return Err(GraphError::InvalidArgument {
+                node: blindfold_ir::NodeId(0),
+                op: "training",
+                reason: format!("momentum {}: in [0, 1)", config.momentum),
+            });
+        }
+        Ok(Optimizer {
+            learning_rate: config.learning_rate,
+            momentum: config.momentum,
+            velocities: HashMap::new(),
+        })
+    }
+
+    /// Parameter `index`'s next value: w − η·v with v = μ·v + g (v = g at
+    /// the first step; plain SGD, w − η·g, when μ = 0).
+    pub(crate) fn step(
+        &mut self,
+        g: &mut GraphBuilder,
+        index: usize,
+        value: Tensor,
+        gradient: Tensor,
+    ) -> Result<Tensor, GraphError> {
+        let direction = match (self.momentum > 0.0, self.velocities.get(&index)) {
+            (false, _) => gradient,
+            (true, None) => gradient,
+            (true, Some(&velocity)) => {
+                let kept = g.scale(velocity, self.momentum)?;
+                g.add(kept, gradient)?
+            }
+        };
+        if self.momentum > 0.0 {
+            self.velocities.insert(index, direction);
+        }
+        let step = g.scale(direction, self.learning_rate)?;
+        g.sub(value, step)
+    }
 }
 
 /// A training graph's start: the builder for `config`'s precision, and

@@ -52,7 +52,7 @@ fn table(owner: &str, value: &Bound<'_, PyAny>) -> PyResult<(String, Table)> {
 #[pyo3(signature = (
     kind, data, label, test = None, epochs = 10, batch_size = 32, learning_rate = 0.1, classes = None,
     hidden = vec![128, 128], ring = "z128", sigmoid = "clamped", comparison_bits = None, reveal_loss = false,
-    standardize = true, progress = false, accept_overflow = false, model = None
+    standardize = true, progress = false, accept_overflow = false, model = None, momentum = 0.0
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn train<'py>(
@@ -74,6 +74,7 @@ pub fn train<'py>(
     progress: bool,
     accept_overflow: bool,
     model: Option<Vec<u8>>,
+    momentum: f64,
 ) -> PyResult<(Bound<'py, PyBytes>, String)> {
     // "onnx": the architecture (and initial weights) of `model`.
     let architecture = match (kind, model) {
@@ -109,6 +110,7 @@ pub fn train<'py>(
     config.epochs = epochs;
     config.batch_size = batch_size;
     config.learning_rate = learning_rate;
+    config.momentum = momentum;
     config.set_ring(ring);
     config.sigmoid = sigmoid;
     config.comparison_bits = comparison_bits.or(config.comparison_bits);

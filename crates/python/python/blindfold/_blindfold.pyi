@@ -92,6 +92,7 @@ def train(
     progress: bool = False,
     accept_overflow: bool = False,
     model: Optional[bytes] = None,
+    momentum: float = 0.0,
 ) -> Tuple[bytes, str]: ...
 
 class PublicKey:

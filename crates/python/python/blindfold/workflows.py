@@ -197,6 +197,7 @@ def train(
     progress: Optional[bool] = None,
     accept_overflow: bool = False,
     model: Optional[Model] = None,
+    momentum: float = 0.0,
 ) -> TrainResult:
     """Trains ``kind`` (``"linreg"``, ``"logreg"`` or ``"mlp"``; or
     ``"onnx"`` with ``model``, an ONNX model whose architecture and weights
@@ -213,7 +214,8 @@ def train(
     either way). ``test`` (same forms) gives the test metric: R² for
     regression, accuracy for classifiers, private beside plaintext.
     ``progress`` draws a bar on ``sys.stderr`` (default: when it is a
-    terminal). A training whose values could overflow fixed point raises
+    terminal). ``momentum`` (in [0, 1)) is SGD's momentum as in PyTorch.
+    A training whose values could overflow fixed point raises
     ``OverflowError`` before it starts, unless ``accept_overflow=True``."""
     if not isinstance(data, Mapping) or not data:
         raise TypeError("data: a dict {owner: rows} with at least one owner")
@@ -238,5 +240,6 @@ def train(
         _stderr_is_terminal() if progress is None else bool(progress),
         bool(accept_overflow),
         None if model is None else _model_bytes(model),
+        float(momentum),
     )
     return TrainResult(model=bytes(model), metrics=json.loads(metrics))
