@@ -356,6 +356,17 @@ pub struct TrainingArgs {
     /// SGD with momentum (v ← μ·v + g, as PyTorch's SGD), in [0, 1); 0 is plain SGD.
     #[arg(long, default_value_t = 0.0)]
     pub momentum: f64,
+    /// Differentially private SGD: Gaussian noise of σ·C, σ this (each
+    /// example's gradient clipped to --max-grad-norm C, the noise drawn by
+    /// the servers, half each); ε is reported for --dp-delta.
+    #[arg(long, value_name = "SIGMA", value_parser = positive)]
+    pub dp_noise_multiplier: Option<f64>,
+    /// DP-SGD's clipping norm C.
+    #[arg(long, default_value_t = 1.0, value_parser = positive)]
+    pub max_grad_norm: f64,
+    /// The δ DP-SGD's ε is reported for.
+    #[arg(long, default_value_t = 1e-5, value_parser = positive)]
+    pub dp_delta: f64,
     /// Classes (logreg, mlp), at most 10,000; in-process the default is the
     /// largest label + 1.
     #[arg(long, value_parser = clap::value_parser!(u64).range(2..=10_000))]
@@ -390,6 +401,11 @@ impl TrainingArgs {
         config.batch_size = self.batch_size as usize;
         config.learning_rate = self.learning_rate;
         config.momentum = self.momentum;
+        config.dp = self.dp_noise_multiplier.map(|noise_multiplier| blindfold_ml::dp_sgd::DpSgd {
+            noise_multiplier,
+            max_grad_norm: self.max_grad_norm,
+            delta: self.dp_delta,
+        });
         config.sigmoid = self.sigmoid;
         config.comparison_bits = self.comparison_bits.or(config.comparison_bits);
         config.reveal_loss = self.reveal_loss;

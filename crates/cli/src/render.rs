@@ -165,6 +165,19 @@ pub fn training_text(o: &TrainOutcome, out: Option<&std::path::Path>) -> String 
         o.epochs,
         o.steps
     );
+    if let Some(p) = &o.privacy {
+        let _ = writeln!(
+            text,
+            "  DP-SGD: each example's gradient clipped to {}, noise σ = {} (half from each server): (ε = {:.3}, δ = {:e}) for the released model ({} steps at sampling rate {:.4}; ε = {:.3} against a server colluding with the model owner)",
+            p.max_grad_norm,
+            p.noise_multiplier,
+            p.epsilon,
+            p.delta,
+            p.steps,
+            p.sampling_rate,
+            p.epsilon_colluding
+        );
+    }
     if !o.losses.is_empty() {
         let shown: Vec<String> = o.losses.iter().map(|l| format!("{l:.4}")).collect();
         let _ = writeln!(

@@ -131,6 +131,11 @@ impl GraphBuilder {
         Ok(())
     }
 
+    /// The width comparisons use (`None`: the whole ring).
+    pub fn comparison_bits(&self) -> Option<u32> {
+        self.comparison_bits
+    }
+
     /// The type of a value.
     pub fn ty(&self, tensor: Tensor) -> &ValueType {
         &self.graph.nodes()[tensor.0.index()].ty

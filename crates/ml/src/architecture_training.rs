@@ -29,6 +29,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::training::{
     MAX_PARAMETERS, MODEL_OWNER, Optimizer, TrainingConfig, TrainingError, inputs, loss_name, shared_rows,
+    step_gradients,
 };
 
 /// How the loss is taken at the model's output.
@@ -53,6 +54,8 @@ pub struct ArchitecturePlan {
     pub steps_per_epoch: usize,
     /// The index of the last node of each epoch (for progress).
     pub epoch_ends: Vec<u32>,
+    /// The servers' DP-SGD noise inputs (empty without DP).
+    pub noise: Vec<crate::dp_sgd::NoiseInput>,
 }
 
 /// The model owner's input (and output) name of a trained initializer.
@@ -135,6 +138,7 @@ pub fn build(
     let batch = config.batch_size;
     let steps_per_epoch = total / batch;
     let mut optimizer = Optimizer::new(config)?;
+    let mut noise = Vec::new();
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let mut order: Vec<usize> = (0..total).collect();
     let mut epoch_ends = Vec::new();
@@ -171,10 +175,16 @@ pub fn build(
                     None => total,
                 });
             }
-            // ∂L/∂logits of the mean loss over the batch.
-            let seed = g.scale(error, 1.0 / batch as f64)?;
             let wrt: Vec<Tensor> = current.iter().map(|(_, t)| *t).collect();
-            let gradients = g.backward(logits, seed, &wrt)?;
+            let gradients = step_gradients(
+                &mut g,
+                config,
+                logits,
+                error,
+                &wrt,
+                epoch * steps_per_epoch + step,
+                &mut noise,
+            )?;
             for (index, ((_, value), gradient)) in current.iter_mut().zip(gradients).enumerate() {
                 *value = optimizer.step(&mut g, index, *value, gradient)?;
             }
@@ -195,6 +205,7 @@ pub fn build(
         outputs,
         steps_per_epoch,
         epoch_ends,
+        noise,
     })
 }
 
@@ -210,6 +221,7 @@ pub struct ArchitectureTrained {
 /// Runs `plan` on `data` ((owner, features, labels)) with the model's
 /// initial weights, under Pond with `options` and in plaintext f64.
 pub fn run_with_twin(
+    config: &TrainingConfig,
     plan: &ArchitecturePlan,
     model: &[u8],
     data: &[(String, ArrayD<f64>, ArrayD<f64>)],
@@ -219,6 +231,9 @@ pub fn run_with_twin(
     let owned: HashMap<String, ArrayD<f64>> =
         parameters(model)?.into_iter().map(|(name, v)| (parameter_name(&name), v)).collect();
     values.insert(MODEL_OWNER.to_string(), owned);
+    if let Some(dp) = &config.dp {
+        values.extend(crate::dp_sgd::noise_inputs(dp, &plan.noise)?);
+    }
     let started = std::time::Instant::now();
     let session = Session::new(plan.graph.clone()).options(options).run(values.clone())?;
     let private_s = started.elapsed().as_secs_f64();

@@ -6,7 +6,9 @@
 
 pub mod architecture_training;
 pub mod demo;
+pub mod dp_sgd;
 pub mod metrics;
+pub mod privacy;
 pub mod private_matmul;
 pub mod seed_network;
 pub mod standardize;

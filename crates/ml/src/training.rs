@@ -84,6 +84,8 @@ pub struct TrainingConfig {
     /// SGD with momentum μ (PyTorch's form: v ← μ·v + g, w ← w − η·v);
     /// 0 is plain SGD. In [0, 1).
     pub momentum: f64,
+    /// Differentially private SGD ([`crate::dp_sgd`]); `None`: plain.
+    pub dp: Option<crate::dp_sgd::DpSgd>,
     pub ring: Ring,
     pub fractional_bits: u32,
     pub sigmoid: SigmoidMethod,
@@ -110,6 +112,7 @@ impl TrainingConfig {
             batch_size: 32,
             learning_rate: 0.1,
             momentum: 0.0,
+            dp: None,
             ring,
             fractional_bits,
             sigmoid: SigmoidMethod::Clamped,
@@ -163,6 +166,8 @@ pub struct TrainingGraph {
     pub epoch_ends: Vec<u32>,
     /// Layer shapes: (inputs, outputs) per dense layer.
     pub layers: Vec<(usize, usize)>,
+    /// The servers' DP-SGD noise inputs (empty without DP).
+    pub noise: Vec<crate::dp_sgd::NoiseInput>,
 }
 
 /// Output names of the trained parameters (the model owner's outputs).
@@ -240,6 +245,7 @@ pub fn build(
     let batch = config.batch_size;
     let steps_per_epoch = total / batch;
     let mut optimizer = Optimizer::new(config)?;
+    let mut noise = Vec::new();
     let mut order: Vec<usize> = (0..total).collect();
     let mut epoch_ends = Vec::new();
     for epoch in 0..config.epochs {
@@ -266,11 +272,16 @@ pub fn build(
                     None => total,
                 });
             }
-            // ∂L/∂logits of the mean loss over the batch: (prediction − y)/B
-            // for squared error (halved) and for cross-entropy after a sigmoid.
-            let seed = g.scale(error, 1.0 / batch as f64)?;
             let wrt: Vec<Tensor> = parameters.iter().flat_map(|&(w, b)| [w, b]).collect();
-            let gradients = g.backward(logits, seed, &wrt)?;
+            let gradients = step_gradients(
+                &mut g,
+                config,
+                logits,
+                error,
+                &wrt,
+                epoch * steps_per_epoch + step,
+                &mut noise,
+            )?;
             let mut updated = Vec::new();
             for (layer, (pair, grads)) in parameters.iter().zip(gradients.chunks(2)).enumerate() {
                 let mut next = [pair.0, pair.1];
@@ -299,7 +310,31 @@ pub fn build(
         steps_per_epoch,
         epoch_ends,
         layers,
+        noise,
     })
+}
+
+/// The step's gradient for each of `wrt`: the batch's mean gradient, or
+/// DP-SGD's clipped and noised one. `error` is ∂(Σ loss)/∂logits.
+pub(crate) fn step_gradients(
+    g: &mut GraphBuilder,
+    config: &TrainingConfig,
+    logits: Tensor,
+    error: Tensor,
+    wrt: &[Tensor],
+    step: usize,
+    noise: &mut Vec<crate::dp_sgd::NoiseInput>,
+) -> Result<Vec<Tensor>, GraphError> {
+    match &config.dp {
+        Some(dp) => crate::dp_sgd::private_gradients(g, dp, logits, error, wrt, step, noise),
+        None => {
+            // ∂L/∂logits of the mean loss over the batch: (prediction − y)/B
+            // for squared error (halved) and for cross-entropy after a sigmoid.
+            let batch = g.ty(error).shape[0];
+            let seed = g.scale(error, 1.0 / batch as f64)?;
+            g.backward(logits, seed, wrt)
+        }
+    }
 }
 
 /// SGD's update, with momentum when configured: each parameter's velocity
@@ -454,6 +489,9 @@ pub enum TrainingError {
     /// The model to train could not be read or built.
     #[error(transparent)]
     Model(#[from] blindfold_onnx::OnnxError),
+    /// The operating system's randomness (for DP-SGD's noise) failed.
+    #[error("the operating system's randomness failed: {0}")]
+    Randomness(String),
 }
 
 /// The training graph for `data` ((owner, features, labels) as [`inputs`]
@@ -488,7 +526,10 @@ pub fn run_with_twin(
     data: &[(String, ArrayD<f64>, ArrayD<f64>)],
     options: SessionOptions,
 ) -> Result<TrainedPair, TrainingError> {
-    let inputs = inputs(data);
+    let mut inputs = inputs(data);
+    if let Some(dp) = &config.dp {
+        inputs.extend(crate::dp_sgd::noise_inputs(dp, &plan.noise)?);
+    }
     let started = std::time::Instant::now();
     let session = Session::new(plan.graph.clone()).options(options).run(inputs.clone())?;
     let private_s = started.elapsed().as_secs_f64();

@@ -160,3 +160,38 @@ fn sgd_with_momentum_matches_its_twin() {
     config.momentum = 1.0;
     assert!(training::train_with_twin(&config, &data, SessionOptions::default()).is_err());
 }
+
+/// DP-SGD: with clipping that never binds and noise near zero it is plain
+/// SGD; with noise, Pond equals its f64 twin given the same noise draws
+/// (the servers' inputs), and the noise moves the weights.
+#[test]
+fn dp_sgd_clips_and_noises_like_its_twin() {
+    use blindfold_ml::dp_sgd::DpSgd;
+    // Targets in hundreds: per-example gradients of norm about 5 at first.
+    let (x, y) = diabetes();
+    let y = y.mapv(|v| v / 100.0);
+    let data = owners_data(&x, &y);
+    let mut config = TrainingConfig::new(ModelKind::LinearRegression);
+    config.epochs = 2;
+    config.learning_rate = 0.05;
+    let plain = training::train_with_twin(&config, &data, SessionOptions::default()).unwrap();
+    config.dp = Some(DpSgd { noise_multiplier: 1e-9, max_grad_norm: 1e3, delta: 1e-5 });
+    let unclipped = training::train_with_twin(&config, &data, SessionOptions::default()).unwrap();
+    let largest_difference = |a: &training::DenseModel, b: &training::DenseModel| {
+        a.layers[0].0.iter().zip(b.layers[0].0.iter()).map(|(p, q)| (p - q).abs()).fold(0.0f64, f64::max)
+    };
+    // (The factor C/√max(‖g‖², C²) is 1 to the inverse square root's 2^−20,
+    // and the noise σ·C/√2 = 7·10^−7 per coordinate.)
+    let (twin_moved, private_moved) = (
+        largest_difference(&plain.twin, &unclipped.twin),
+        largest_difference(&plain.private, &unclipped.private),
+    );
+    eprintln!(
+        "DP-SGD with clipping that never binds: weights moved by {twin_moved:e} (twin), {private_moved:e} (Pond)"
+    );
+    assert!(twin_moved < 1e-4 && private_moved < 1e-4, "clipping at 1000 changed plain SGD");
+    config.dp = Some(DpSgd { noise_multiplier: 1.0, max_grad_norm: 0.5, delta: 1e-5 });
+    let private = training::train_with_twin(&config, &data, SessionOptions::default()).unwrap();
+    assert!(largest_difference(&private.private, &private.twin) < 1e-5, "Pond and the twin differ");
+    assert!(largest_difference(&private.twin, &plain.twin) > 1e-3, "clipping and noise changed nothing");
+}

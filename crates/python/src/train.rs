@@ -52,7 +52,8 @@ fn table(owner: &str, value: &Bound<'_, PyAny>) -> PyResult<(String, Table)> {
 #[pyo3(signature = (
     kind, data, label, test = None, epochs = 10, batch_size = 32, learning_rate = 0.1, classes = None,
     hidden = vec![128, 128], ring = "z128", sigmoid = "clamped", comparison_bits = None, reveal_loss = false,
-    standardize = true, progress = false, accept_overflow = false, model = None, momentum = 0.0
+    standardize = true, progress = false, accept_overflow = false, model = None, momentum = 0.0,
+    dp_noise_multiplier = None, max_grad_norm = 1.0, dp_delta = 1e-5
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn train<'py>(
@@ -75,6 +76,9 @@ pub fn train<'py>(
     accept_overflow: bool,
     model: Option<Vec<u8>>,
     momentum: f64,
+    dp_noise_multiplier: Option<f64>,
+    max_grad_norm: f64,
+    dp_delta: f64,
 ) -> PyResult<(Bound<'py, PyBytes>, String)> {
     // "onnx": the architecture (and initial weights) of `model`.
     let architecture = match (kind, model) {
@@ -111,6 +115,15 @@ pub fn train<'py>(
     config.batch_size = batch_size;
     config.learning_rate = learning_rate;
     config.momentum = momentum;
+    if let Some(noise_multiplier) = dp_noise_multiplier {
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        if !(positive(noise_multiplier) && positive(max_grad_norm) && positive(dp_delta) && dp_delta < 1.0) {
+            return Err(value_error(
+                "dp_noise_multiplier and max_grad_norm must be positive, dp_delta in (0, 1)",
+            ));
+        }
+        config.dp = Some(blindfold_ml::dp_sgd::DpSgd { noise_multiplier, max_grad_norm, delta: dp_delta });
+    }
     config.set_ring(ring);
     config.sigmoid = sigmoid;
     config.comparison_bits = comparison_bits.or(config.comparison_bits);

@@ -49,7 +49,7 @@ pub(super) fn train(
     let owners: Vec<(String, usize)> = data.iter().map(|(o, x, _)| (o.clone(), x.shape()[0])).collect();
     let plan = architecture_training::build(config, model, &owners, features)?;
     let options = super::session_options_for(request, plan.epoch_ends.clone());
-    let run = architecture_training::run_with_twin(&plan, model, &data, options)?;
+    let run = architecture_training::run_with_twin(config, &plan, model, &data, options)?;
     let written = |source| JobError::Model { file: "the trained model".into(), source };
     let private_model = with_parameters(model, &run.private).map_err(written)?;
     let twin_model = with_parameters(model, &run.twin).map_err(written)?;
@@ -82,6 +82,9 @@ pub(super) fn train(
         rounds: report.rounds,
         architecture: true,
         regression,
+        privacy: config.dp.as_ref().map(|dp| {
+            super::PrivacyReport::new(dp, config.batch_size, rows, plan.steps_per_epoch * config.epochs)
+        }),
     })
 }
 

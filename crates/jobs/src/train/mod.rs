@@ -146,6 +146,47 @@ pub struct TrainOutcome {
     pub architecture: bool,
     /// A regression (R²) rather than a classifier (accuracy).
     pub regression: bool,
+    /// DP-SGD's guarantee, when trained with it.
+    pub privacy: Option<PrivacyReport>,
+}
+
+/// What DP-SGD guarantees for the released model ([`blindfold_ml::privacy`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PrivacyReport {
+    pub noise_multiplier: f64,
+    pub max_grad_norm: f64,
+    pub delta: f64,
+    /// ε against the model owner and anyone who sees the model.
+    pub epsilon: f64,
+    /// ε against a server colluding with the model owner (it knows its half
+    /// of the noise: σ/√2).
+    pub epsilon_colluding: f64,
+    /// The batch's sampling rate and the steps accounted.
+    pub sampling_rate: f64,
+    pub steps: usize,
+}
+
+impl PrivacyReport {
+    /// The guarantee of `dp` over `steps` steps of `batch` rows of `rows`.
+    pub fn new(dp: &blindfold_ml::dp_sgd::DpSgd, batch: usize, rows: usize, steps: usize) -> PrivacyReport {
+        let q = batch as f64 / rows.max(1) as f64;
+        let (epsilon, _) = blindfold_ml::privacy::epsilon(q, dp.noise_multiplier, steps, dp.delta);
+        let (epsilon_colluding, _) = blindfold_ml::privacy::epsilon(
+            q,
+            dp.noise_multiplier / std::f64::consts::SQRT_2,
+            steps,
+            dp.delta,
+        );
+        PrivacyReport {
+            noise_multiplier: dp.noise_multiplier,
+            max_grad_norm: dp.max_grad_norm,
+            delta: dp.delta,
+            epsilon,
+            epsilon_colluding,
+            sampling_rate: q,
+            steps,
+        }
+    }
 }
 
 impl TrainOutcome {
@@ -172,6 +213,15 @@ impl TrainOutcome {
             "bytes_sent": o.bytes_sent + o.offline_bytes,
             "rounds": o.rounds,
             "out": out.map(|p| p.display().to_string()),
+            "dp": o.privacy.as_ref().map(|p| json!({
+                "noise_multiplier": p.noise_multiplier,
+                "max_grad_norm": p.max_grad_norm,
+                "delta": p.delta,
+                "epsilon": p.epsilon,
+                "epsilon_colluding_server": p.epsilon_colluding,
+                "sampling_rate": p.sampling_rate,
+                "steps": p.steps,
+            })),
         })
     }
 }
@@ -315,6 +365,10 @@ pub fn train(
         rounds: report.rounds,
         architecture: false,
         regression,
+        privacy: config
+            .dp
+            .as_ref()
+            .map(|dp| PrivacyReport::new(dp, config.batch_size, rows, run.steps_per_epoch * config.epochs)),
     })
 }
 

@@ -93,6 +93,9 @@ def train(
     accept_overflow: bool = False,
     model: Optional[bytes] = None,
     momentum: float = 0.0,
+    dp_noise_multiplier: Optional[float] = None,
+    max_grad_norm: float = 1.0,
+    dp_delta: float = 1e-5,
 ) -> Tuple[bytes, str]: ...
 
 class PublicKey:

@@ -198,6 +198,9 @@ def train(
     accept_overflow: bool = False,
     model: Optional[Model] = None,
     momentum: float = 0.0,
+    dp_noise_multiplier: Optional[float] = None,
+    max_grad_norm: float = 1.0,
+    dp_delta: float = 1e-5,
 ) -> TrainResult:
     """Trains ``kind`` (``"linreg"``, ``"logreg"`` or ``"mlp"``; or
     ``"onnx"`` with ``model``, an ONNX model whose architecture and weights
@@ -215,6 +218,9 @@ def train(
     regression, accuracy for classifiers, private beside plaintext.
     ``progress`` draws a bar on ``sys.stderr`` (default: when it is a
     terminal). ``momentum`` (in [0, 1)) is SGD's momentum as in PyTorch.
+    ``dp_noise_multiplier`` trains with DP-SGD (each example's gradient
+    clipped to ``max_grad_norm``, Gaussian noise drawn by the servers); the
+    metrics' ``"dp"`` has ε for ``dp_delta``.
     A training whose values could overflow fixed point raises
     ``OverflowError`` before it starts, unless ``accept_overflow=True``."""
     if not isinstance(data, Mapping) or not data:
@@ -241,5 +247,8 @@ def train(
         bool(accept_overflow),
         None if model is None else _model_bytes(model),
         float(momentum),
+        None if dp_noise_multiplier is None else float(dp_noise_multiplier),
+        float(max_grad_norm),
+        float(dp_delta),
     )
     return TrainResult(model=bytes(model), metrics=json.loads(metrics))
