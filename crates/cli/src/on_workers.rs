@@ -47,6 +47,14 @@ pub fn run(args: LaunchArgs, job: RunJob) -> Result<(), CliError> {
                 )
                 .into());
             }
+            if training.dp_noise_multiplier.is_some() {
+                return Err(JobError::Invalid(
+                    "DP-SGD runs in one process for now (blindfold train ... --dp-noise-multiplier): between \
+                     workers each server would draw its own noise"
+                        .into(),
+                )
+                .into());
+            }
             let tables =
                 data.data.iter().map(|(owner, path)| (owner.clone(), path.display().to_string())).collect();
             let classes = training.classes.map(|c| c as usize);

@@ -106,3 +106,24 @@ def test_an_onnx_architecture_trains_privately():
     session = onnxruntime.InferenceSession(trained.model, providers=["CPUExecutionProvider"])
     (predicted,) = session.run(None, {"x": x.astype(np.float32)})
     assert 1 - ((predicted.ravel() - y) ** 2).sum() / ((y - y.mean()) ** 2).sum() > 0.9
+
+
+def test_calibrated_widths_and_dp_sgd_from_python():
+    """calibrate= narrows the comparisons (the record says how) with the
+    same outputs; dp_noise_multiplier= trains with DP-SGD and reports ε."""
+    images = np.load(Path(__file__).resolve().parents[3] / "models" / "mnist-sample-images.npy")[:, None] / 255.0
+    model = (Path(__file__).resolve().parents[3] / "models" / "mnist-a.onnx").read_bytes()
+    exact, exact_summary = bf.predict(model, images[:8], return_summary=True)
+    narrow, summary = bf.predict(model, images[:8], calibrate=images, return_summary=True)
+    assert summary["comparison_widths"] == {"32": 2}
+    assert summary["offline_bytes"] < exact_summary["offline_bytes"]
+    np.testing.assert_array_equal(narrow.argmax(axis=1), exact.argmax(axis=1))
+
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(64, 3))
+    y = (x @ np.array([1.0, -1.0, 0.5]) > 0).astype(float)
+    rows = np.column_stack([x, y])
+    trained = bf.train("logreg", {"a": rows[:32], "b": rows[32:]}, epochs=2, batch_size=16,
+                       dp_noise_multiplier=1.0, max_grad_norm=1.0, dp_delta=1e-5)
+    dp = trained.metrics["dp"]
+    assert dp["noise_multiplier"] == 1.0 and dp["steps"] == 8 and 0 < dp["epsilon"] < dp["epsilon_colluding_server"]
