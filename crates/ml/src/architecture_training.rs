@@ -24,12 +24,10 @@ use blindfold_onnx::{Bindings, ClientStep, ImportOptions, OnnxError, forward, pa
 use blindfold_runtime::{Protocol, Session, SessionOptions, SessionResult};
 use ndarray::ArrayD;
 use rand::SeedableRng;
-use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::training::{
-    MAX_PARAMETERS, MODEL_OWNER, Optimizer, TrainingConfig, TrainingError, inputs, loss_name, shared_rows,
-    step_gradients,
+    MAX_PARAMETERS, MODEL_OWNER, Schedule, TrainingConfig, TrainingError, inputs, run_schedule, shared_rows,
 };
 
 /// How the loss is taken at the model's output.
@@ -136,65 +134,36 @@ pub fn build(
     }
 
     let batch = config.batch_size;
-    let steps_per_epoch = total / batch;
-    let mut optimizer = Optimizer::new(config)?;
-    let mut noise = Vec::new();
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-    let mut order: Vec<usize> = (0..total).collect();
-    let mut epoch_ends = Vec::new();
     let mut shape = vec![batch];
     shape.extend(&row);
-    for epoch in 0..config.epochs {
-        order.shuffle(&mut rng);
-        let used = &order[..steps_per_epoch * batch];
-        let x_epoch = g.gather(x_all, used)?;
-        let y_epoch = g.gather(y_all, used)?;
-        let mut loss_sum: Option<Tensor> = None;
-        for step in 0..steps_per_epoch {
-            let (start, end) = (step * batch, (step + 1) * batch);
-            let xb = g.slice(x_epoch, 0, start, end)?;
+    let names: Vec<String> = current.iter().map(|(name, _)| name.clone()).collect();
+    let mut values: Vec<Tensor> = current.iter().map(|(_, tensor)| *tensor).collect();
+    let schedule = run_schedule(
+        &mut g,
+        config,
+        (x_all, y_all, total),
+        outputs,
+        &mut rng,
+        &mut values,
+        |g, xb, yb, now| {
             let xb = g.reshape(xb, &shape)?;
-            let yb = g.slice(y_epoch, 0, start, end)?;
             let bindings = Bindings {
                 inputs: HashMap::from([(input.clone(), xb)]),
-                parameters: current.iter().cloned().collect(),
+                parameters: names.iter().cloned().zip(now.iter().copied()).collect(),
             };
-            let logits = forward(&mut g, model, &import_options(config), &bindings)?.output;
+            let logits = forward(g, model, &import_options(config), &bindings)?.output;
             let logits = g.reshape(logits, &[batch, outputs])?;
             let predictions = match loss {
                 Loss::SquaredError => logits,
                 Loss::Logistic => g.sigmoid_by(config.sigmoid, logits)?,
                 Loss::Softmax => g.softmax(logits)?,
             };
-            let error = g.sub(predictions, yb)?;
-            if config.reveal_loss {
-                let squared = g.square(error)?;
-                let total = g.sum(squared, &[0, 1], false)?;
-                loss_sum = Some(match loss_sum {
-                    Some(sum) => g.add(sum, total)?,
-                    None => total,
-                });
-            }
-            let wrt: Vec<Tensor> = current.iter().map(|(_, t)| *t).collect();
-            let gradients = step_gradients(
-                &mut g,
-                config,
-                logits,
-                error,
-                &wrt,
-                epoch * steps_per_epoch + step,
-                &mut noise,
-            )?;
-            for (index, ((_, value), gradient)) in current.iter_mut().zip(gradients).enumerate() {
-                *value = optimizer.step(&mut g, index, *value, gradient)?;
-            }
-        }
-        if let Some(sum) = loss_sum {
-            let mean = g.scale(sum, 1.0 / (steps_per_epoch * batch * outputs) as f64)?;
-            g.output(MODEL_OWNER, &loss_name(epoch), mean)?;
-        }
-        epoch_ends.push(g.graph().nodes().len() as u32 - 1);
-    }
+            Ok::<_, TrainingError>((logits, g.sub(predictions, yb)?))
+        },
+    )?;
+    let current: Vec<(String, Tensor)> = names.into_iter().zip(values).collect();
+    let Schedule { steps_per_epoch, epoch_ends, noise } = schedule;
     for (name, value) in &current {
         g.output(MODEL_OWNER, &parameter_name(name), *value)?;
     }

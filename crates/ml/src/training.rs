@@ -242,62 +242,26 @@ pub fn build(
         parameters.push((w, b));
     }
 
-    let batch = config.batch_size;
-    let steps_per_epoch = total / batch;
-    let mut optimizer = Optimizer::new(config)?;
-    let mut noise = Vec::new();
-    let mut order: Vec<usize> = (0..total).collect();
-    let mut epoch_ends = Vec::new();
-    for epoch in 0..config.epochs {
-        order.shuffle(&mut rng);
-        let used = &order[..steps_per_epoch * batch];
-        let x_epoch = g.gather(x_all, used)?;
-        let y_epoch = g.gather(y_all, used)?;
-        let mut loss_sum: Option<Tensor> = None;
-        for step in 0..steps_per_epoch {
-            let (start, end) = (step * batch, (step + 1) * batch);
-            let xb = g.slice(x_epoch, 0, start, end)?;
-            let yb = g.slice(y_epoch, 0, start, end)?;
-            let logits = forward(&mut g, xb, &parameters)?;
+    let mut flat: Vec<Tensor> = parameters.iter().flat_map(|&(w, b)| [w, b]).collect();
+    let schedule = run_schedule(
+        &mut g,
+        config,
+        (x_all, y_all, total),
+        outputs,
+        &mut rng,
+        &mut flat,
+        |g, xb, yb, current| {
+            let pairs: Vec<(Tensor, Tensor)> = current.chunks(2).map(|pair| (pair[0], pair[1])).collect();
+            let logits = forward(g, xb, &pairs)?;
             let predictions = match config.kind {
                 ModelKind::LinearRegression => logits,
                 _ => g.sigmoid_by(config.sigmoid, logits)?,
             };
-            let error = g.sub(predictions, yb)?;
-            if config.reveal_loss {
-                let squared = g.square(error)?;
-                let total = g.sum(squared, &[0, 1], false)?;
-                loss_sum = Some(match loss_sum {
-                    Some(sum) => g.add(sum, total)?,
-                    None => total,
-                });
-            }
-            let wrt: Vec<Tensor> = parameters.iter().flat_map(|&(w, b)| [w, b]).collect();
-            let gradients = step_gradients(
-                &mut g,
-                config,
-                logits,
-                error,
-                &wrt,
-                epoch * steps_per_epoch + step,
-                &mut noise,
-            )?;
-            let mut updated = Vec::new();
-            for (layer, (pair, grads)) in parameters.iter().zip(gradients.chunks(2)).enumerate() {
-                let mut next = [pair.0, pair.1];
-                for (index, (value, gradient)) in next.iter_mut().zip(grads).enumerate() {
-                    *value = optimizer.step(&mut g, 2 * layer + index, *value, *gradient)?;
-                }
-                updated.push((next[0], next[1]));
-            }
-            parameters = updated;
-        }
-        if let Some(sum) = loss_sum {
-            let mean = g.scale(sum, 1.0 / (steps_per_epoch * batch * outputs) as f64)?;
-            g.output(MODEL_OWNER, &loss_name(epoch), mean)?;
-        }
-        epoch_ends.push(g.graph().nodes().len() as u32 - 1);
-    }
+            Ok::<_, GraphError>((logits, g.sub(predictions, yb)?))
+        },
+    )?;
+    let parameters: Vec<(Tensor, Tensor)> = flat.chunks(2).map(|pair| (pair[0], pair[1])).collect();
+    let Schedule { steps_per_epoch, epoch_ends, noise } = schedule;
     for (layer, (w, b)) in parameters.into_iter().enumerate() {
         g.output(MODEL_OWNER, &weight_name(layer), w)?;
         g.output(MODEL_OWNER, &bias_name(layer), b)?;
@@ -312,6 +276,71 @@ pub fn build(
         layers,
         noise,
     })
+}
+
+/// What the SGD schedule built: steps per epoch, the last node of each
+/// epoch, and the servers' DP-SGD noise inputs.
+pub(crate) struct Schedule {
+    pub steps_per_epoch: usize,
+    pub epoch_ends: Vec<u32>,
+    pub noise: Vec<crate::dp_sgd::NoiseInput>,
+}
+
+/// The SGD schedule both trainings share: every epoch a public shuffle of
+/// the pooled `rows` (features, labels, count); every step the batch's rows
+/// given to `step`, which builds the forward pass on the current
+/// `parameters` and returns the logits and the prediction error (∂(Σ
+/// loss)/∂logits); then the gradients (plain or DP-SGD) and the optimizer's
+/// update of `parameters`. Each epoch's mean squared error goes to the model
+/// owner when asked.
+pub(crate) fn run_schedule<E: From<GraphError>>(
+    g: &mut GraphBuilder,
+    config: &TrainingConfig,
+    rows: (Tensor, Tensor, usize),
+    outputs: usize,
+    rng: &mut ChaCha8Rng,
+    parameters: &mut [Tensor],
+    mut step: impl FnMut(&mut GraphBuilder, Tensor, Tensor, &[Tensor]) -> Result<(Tensor, Tensor), E>,
+) -> Result<Schedule, E> {
+    let (x_all, y_all, total) = rows;
+    let batch = config.batch_size;
+    let steps_per_epoch = total / batch;
+    let mut optimizer = Optimizer::new(config)?;
+    let mut noise = Vec::new();
+    let mut order: Vec<usize> = (0..total).collect();
+    let mut epoch_ends = Vec::new();
+    for epoch in 0..config.epochs {
+        order.shuffle(rng);
+        let used = &order[..steps_per_epoch * batch];
+        let x_epoch = g.gather(x_all, used)?;
+        let y_epoch = g.gather(y_all, used)?;
+        let mut loss_sum: Option<Tensor> = None;
+        for index in 0..steps_per_epoch {
+            let (start, end) = (index * batch, (index + 1) * batch);
+            let xb = g.slice(x_epoch, 0, start, end)?;
+            let yb = g.slice(y_epoch, 0, start, end)?;
+            let (logits, error) = step(g, xb, yb, parameters)?;
+            if config.reveal_loss {
+                let squared = g.square(error)?;
+                let total = g.sum(squared, &[0, 1], false)?;
+                loss_sum = Some(match loss_sum {
+                    Some(sum) => g.add(sum, total)?,
+                    None => total,
+                });
+            }
+            let number = epoch * steps_per_epoch + index;
+            let gradients = step_gradients(g, config, logits, error, parameters, number, &mut noise)?;
+            for (position, (value, gradient)) in parameters.iter_mut().zip(gradients).enumerate() {
+                *value = optimizer.step(g, position, *value, gradient)?;
+            }
+        }
+        if let Some(sum) = loss_sum {
+            let mean = g.scale(sum, 1.0 / (steps_per_epoch * batch * outputs) as f64)?;
+            g.output(MODEL_OWNER, &loss_name(epoch), mean)?;
+        }
+        epoch_ends.push(g.graph().nodes().len() as u32 - 1);
+    }
+    Ok(Schedule { steps_per_epoch, epoch_ends, noise })
 }
 
 /// The step's gradient for each of `wrt`: the batch's mean gradient, or
