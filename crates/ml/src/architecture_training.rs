@@ -21,13 +21,14 @@ use std::collections::HashMap;
 
 use blindfold_ir::{Graph, GraphBuilder, GraphError, Inputs, Tensor};
 use blindfold_onnx::{Bindings, ClientStep, ImportOptions, OnnxError, forward, parameters};
-use blindfold_runtime::{Protocol, Session, SessionOptions, SessionResult};
+use blindfold_runtime::{SessionOptions, SessionResult};
 use ndarray::ArrayD;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::training::{
-    MAX_PARAMETERS, MODEL_OWNER, Schedule, TrainingConfig, TrainingError, inputs, run_schedule, shared_rows,
+    MAX_PARAMETERS, MODEL_OWNER, Schedule, TrainingConfig, TrainingError, inputs, run_both, run_schedule,
+    shared_rows,
 };
 
 /// How the loss is taken at the model's output.
@@ -200,15 +201,7 @@ pub fn run_with_twin(
     let owned: HashMap<String, ArrayD<f64>> =
         parameters(model)?.into_iter().map(|(name, v)| (parameter_name(&name), v)).collect();
     values.insert(MODEL_OWNER.to_string(), owned);
-    if let Some(dp) = &config.dp {
-        values.extend(crate::dp_sgd::noise_inputs(dp, &plan.noise)?);
-    }
-    let started = std::time::Instant::now();
-    let session = Session::new(plan.graph.clone()).options(options).run(values.clone())?;
-    let private_s = started.elapsed().as_secs_f64();
-    let started = std::time::Instant::now();
-    let twin = Session::new(plan.graph.clone()).protocol(Protocol::PlaintextFloat).run(values)?;
-    let twin_s = started.elapsed().as_secs_f64();
+    let (session, private_s, twin, twin_s) = run_both(config, &plan.graph, values, &plan.noise, options)?;
     let read = |result: &SessionResult| -> Result<HashMap<String, ArrayD<f64>>, TrainingError> {
         plan.parameters
             .iter()

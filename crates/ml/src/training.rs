@@ -555,16 +555,8 @@ pub fn run_with_twin(
     data: &[(String, ArrayD<f64>, ArrayD<f64>)],
     options: SessionOptions,
 ) -> Result<TrainedPair, TrainingError> {
-    let mut inputs = inputs(data);
-    if let Some(dp) = &config.dp {
-        inputs.extend(crate::dp_sgd::noise_inputs(dp, &plan.noise)?);
-    }
-    let started = std::time::Instant::now();
-    let session = Session::new(plan.graph.clone()).options(options).run(inputs.clone())?;
-    let private_s = started.elapsed().as_secs_f64();
-    let started = std::time::Instant::now();
-    let twin = Session::new(plan.graph.clone()).protocol(Protocol::PlaintextFloat).run(inputs)?;
-    let twin_s = started.elapsed().as_secs_f64();
+    let (session, private_s, twin, twin_s) =
+        run_both(config, &plan.graph, inputs(data), &plan.noise, options)?;
     let read = |outputs: &Outputs| {
         DenseModel::from_outputs(&config.kind, plan.layers.len(), outputs).ok_or(TrainingError::MissingLayers)
     };
@@ -576,6 +568,27 @@ pub fn run_with_twin(
         twin_s,
         steps_per_epoch: plan.steps_per_epoch,
     })
+}
+
+/// Runs a training `graph` on `inputs` (with the servers' DP-SGD noise
+/// when configured, the same draws for both runs) under Pond with
+/// `options`, then in plaintext f64: (session, its seconds, twin, its seconds).
+pub(crate) fn run_both(
+    config: &TrainingConfig,
+    graph: &Graph,
+    mut inputs: Inputs,
+    noise: &[crate::dp_sgd::NoiseInput],
+    options: SessionOptions,
+) -> Result<(SessionResult, f64, SessionResult, f64), TrainingError> {
+    if let Some(dp) = &config.dp {
+        inputs.extend(crate::dp_sgd::noise_inputs(dp, noise)?);
+    }
+    let started = std::time::Instant::now();
+    let session = Session::new(graph.clone()).options(options).run(inputs.clone())?;
+    let private_s = started.elapsed().as_secs_f64();
+    let started = std::time::Instant::now();
+    let twin = Session::new(graph.clone()).protocol(Protocol::PlaintextFloat).run(inputs)?;
+    Ok((session, private_s, twin, started.elapsed().as_secs_f64()))
 }
 
 /// A trained dense model: per layer (weights [in, out], bias [out]).
