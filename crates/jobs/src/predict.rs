@@ -208,6 +208,9 @@ pub fn predict_inputs(
     if let Some(unknown) = named.keys().find(|n| !models[&batch].model_inputs.iter().any(|i| &i.name == *n)) {
         return Err(JobError::Invalid(format!("the model has no input '{unknown}'")));
     }
+    if options.protocol == Protocol::Pond {
+        check_memory(&models[&batch].graph, batch)?;
+    }
     let started = Instant::now();
     let output_count = models[&batch].outputs.len();
     let (mut outputs, mut plaintext): (Vec<Vec<ArrayD<f64>>>, Vec<ArrayD<f64>>) =
@@ -316,6 +319,44 @@ pub fn predict_inputs(
         named: named_outputs,
         comparison_widths: widths.map(|w| w.histogram()).unwrap_or_default(),
     })
+}
+
+/// The memory an in-process session may use: `BLINDFOLD_MEMORY_BYTES`, or
+/// what the system has available (Linux's MemAvailable); `None` if unknown.
+fn available_memory() -> Option<u64> {
+    if let Some(bytes) = std::env::var("BLINDFOLD_MEMORY_BYTES").ok().and_then(|v| v.parse().ok()) {
+        return Some(bytes);
+    }
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|line| line.starts_with("MemAvailable:"))?;
+    let kilobytes: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kilobytes * 1024)
+}
+
+/// Refuses a batch whose comparison keys alone would not fit in memory: in
+/// one process the producer runs ahead of the servers and its keys wait in
+/// memory, so a batch too large would be killed by the system instead.
+fn check_memory(graph: &blindfold_ir::Graph, batch: usize) -> Result<()> {
+    let (Some(available), needed) =
+        (available_memory(), blindfold_protocols::pond::comparison_material_bytes(graph))
+    else {
+        return Ok(());
+    };
+    if needed <= available / 2 {
+        return Ok(());
+    }
+    let fitting = ((batch as u128 * available as u128 / 2) / needed.max(1) as u128).max(1);
+    let human = |bytes: u64| match bytes {
+        b if b >= 1_000_000_000 => format!("{:.1} GB", b as f64 / 1e9),
+        b => format!("{:.1} MB", b as f64 / 1e6),
+    };
+    Err(JobError::Invalid(format!(
+        "a batch of {batch} needs about {} of the producer's comparison keys in this process (the producer \
+         runs ahead of the servers), and {} of memory is available: use --batch {fitting} or less, \
+         --calibrate for narrower comparisons, or run the parties as separate processes (blindfold run)",
+        human(needed),
+        human(available)
+    )))
 }
 
 /// The widths of the model's comparisons on the owner's `sample` (rows of

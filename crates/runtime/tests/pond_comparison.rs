@@ -144,6 +144,8 @@ fn comparison_costs_what_its_docs_say() {
         } as u64;
         assert_eq!((drelu.bytes_sent, drelu.rounds), (2 * n * l, 1));
         assert_eq!(drelu.offline_bytes_sent, 2 * keys + n * l);
+        // The estimate an in-process prediction checks its memory with.
+        assert_eq!(blindfold_protocols::pond::comparison_material_bytes(&graph), drelu.offline_bytes_sent);
         // ReLU's product opens the comparison bits and x: one more round.
         let product = result.report.op(index("mul")).unwrap();
         assert_eq!((product.bytes_sent, product.rounds), (2 * 2 * n * l, 1));

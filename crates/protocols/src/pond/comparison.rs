@@ -129,6 +129,33 @@ pub(super) fn drelu<R: RingElement>(
     }
 }
 
+/// The producer's comparison material for one run of `graph` in Z_2^k
+/// (the keys both servers receive and server1's shares of r_m, as
+/// [`drelu`] documents them): most of a session's offline bytes, and what
+/// an in-process session holds while the producer runs ahead.
+pub fn comparison_material_bytes(graph: &blindfold_ir::Graph) -> u64 {
+    fn per_element<R: RingElement>(bits: u32) -> u64 {
+        2 * DcfKeys::<R>::byte_len(bits - 1, 1) as u64 + R::BYTES as u64
+    }
+    let ring_bits = graph.ring().bits();
+    graph
+        .nodes()
+        .iter()
+        .map(|node| {
+            let bits = match node.op {
+                blindfold_ir::Op::Drelu { .. } => ring_bits,
+                blindfold_ir::Op::DreluBounded { bits, .. } => bits,
+                _ => return 0,
+            };
+            let each = match graph.ring() {
+                blindfold_ir::Ring::Z64 => per_element::<u64>(bits),
+                blindfold_ir::Ring::Z128 => per_element::<u128>(bits),
+            };
+            node.ty.len() as u64 * each
+        })
+        .sum()
+}
+
 /// The low `bytes` bytes of each element, little-endian.
 fn pack<R: RingElement>(values: &RingTensor<R>, bytes: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(values.len() * bytes);

@@ -38,6 +38,7 @@ use crate::error::{ProtocolError, Result};
 use crate::executor::{Executor, last_uses};
 
 pub use beaver::MaskKey;
+pub use comparison::comparison_material_bytes;
 
 pub use blindfold_ir::parties::{PRODUCER, SERVERS};
 
