@@ -240,7 +240,7 @@ pub fn predict_inputs(
             batch_inputs.insert(input.name.clone(), values);
         }
         let session_inputs = model
-            .inputs_named(&batch_inputs)
+            .inputs_named(batch_inputs)
             .map_err(|source| JobError::Model { file: model_name.to_string(), source })?;
         let session_options = SessionOptions {
             timeout: options.timeout,
@@ -248,10 +248,12 @@ pub fn predict_inputs(
             overflow: options.overflow,
             ..SessionOptions::default()
         };
+        // The plaintext twin needs the inputs after the session: copied only then.
+        let twin_inputs = options.compare_plaintext.then(|| session_inputs.clone());
         let mut result = Session::new(model.graph.clone())
             .protocol(options.protocol)
             .options(session_options)
-            .run(session_inputs.clone())?;
+            .run(session_inputs)?;
         for (index, output) in model.outputs.iter().enumerate() {
             let revealed = result
                 .outputs
@@ -270,9 +272,9 @@ pub fn predict_inputs(
         offline_bytes += result.report.offline_bytes_sent;
         rounds = rounds.max(result.report.rounds);
         batches += 1;
-        if options.compare_plaintext {
+        if let Some(twin_inputs) = twin_inputs {
             let mut clear =
-                Session::new(model.graph.clone()).protocol(Protocol::PlaintextFloat).run(session_inputs)?;
+                Session::new(model.graph.clone()).protocol(Protocol::PlaintextFloat).run(twin_inputs)?;
             let first_output = &model.outputs[0];
             plaintext.push(
                 clear
@@ -293,18 +295,20 @@ pub fn predict_inputs(
             .map_err(|e| JobError::Invalid(format!("the batches' outputs differ: {e}")))
     };
     let definitions = models[&batch].outputs.clone();
-    let mut named_outputs = Vec::new();
-    for (definition, parts) in definitions.iter().zip(&outputs) {
-        let values = join(parts)?;
-        named_outputs.push(NamedOutput {
+    // Each output joined once: the first as revealed, every one as defined.
+    let mut joined = outputs.iter().map(|parts| join(parts)).collect::<Result<Vec<_>>>()?;
+    let named_outputs: Vec<NamedOutput> = definitions
+        .iter()
+        .zip(&joined)
+        .map(|(definition, values)| NamedOutput {
             name: definition.name.clone(),
-            values: definition.finish(&values),
+            values: definition.finish(values),
             integer: definition.integer,
-        });
-    }
+        })
+        .collect();
     Ok(Prediction {
         protocol: options.protocol,
-        outputs: join(&outputs[0])?,
+        outputs: joined.swap_remove(0),
         output_name: definitions[0].name.clone(),
         plaintext: if options.compare_plaintext { Some(join(&plaintext)?) } else { None },
         softmax_removed: definitions[0].steps.iter().any(|s| matches!(s, ClientStep::Softmax { .. })),
@@ -405,7 +409,7 @@ pub fn calibrate(
         );
     }
     let session_inputs = model
-        .inputs_named(&given)
+        .inputs_named(given)
         .map_err(|source| JobError::Model { file: model_name.to_string(), source })?;
     let known: KnownInputs = session_inputs
         .into_iter()

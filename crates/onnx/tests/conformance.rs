@@ -204,7 +204,7 @@ fn run_test(folder: &Path) -> Outcome {
         Ok(m) => m,
         Err(e) => return Outcome::Failed(format!("import: {e}")),
     };
-    let session_inputs = match imported.inputs_named(&inputs) {
+    let session_inputs = match imported.inputs_named(inputs) {
         Ok(i) => i,
         Err(e) => return Outcome::Failed(format!("inputs: {e}")),
     };

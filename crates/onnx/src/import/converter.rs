@@ -26,6 +26,11 @@ pub(crate) struct Converter {
     pub consumers: HashMap<String, usize>,
     /// ONNX values known to hold integers (labels, indices).
     pub integral: HashSet<String>,
+    /// The graph tensor made for each ONNX value that was not one yet (a
+    /// weight, a public array, a deferred step, an argmax), so that every
+    /// reader, and the output, shares one: a softmax read twice is computed
+    /// once. The values themselves stay, for readers that need them known.
+    made: HashMap<String, Tensor>,
 }
 
 impl Converter {
@@ -38,6 +43,7 @@ impl Converter {
             opset,
             consumers: count_consumers(nodes),
             integral: HashSet::new(),
+            made: HashMap::new(),
         }
     }
 
@@ -174,11 +180,19 @@ impl Converter {
     pub fn tensor(&mut self, node: &NodeProto, index: usize) -> Result<Tensor> {
         let value = self.value(node, index)?;
         let name = node.input.get(index).cloned().unwrap_or_default();
-        let keep = matches!(value, Value::Weight(_) | Value::ArgMax { .. });
-        let tensor = self.materialize(node, &name, value)?;
-        if keep {
-            self.values.insert(name, Value::Tensor(tensor));
+        self.made_tensor(node, &name, value)
+    }
+
+    /// `value` (ONNX value `name`) as a graph tensor, made once.
+    fn made_tensor(&mut self, node: &NodeProto, name: &str, value: Value) -> Result<Tensor> {
+        if let Value::Tensor(tensor) = value {
+            return Ok(tensor);
         }
+        if let Some(&tensor) = self.made.get(name) {
+            return Ok(tensor);
+        }
+        let tensor = self.materialize(node, name, value)?;
+        self.made.insert(name.to_string(), tensor);
         Ok(tensor)
     }
 
@@ -255,7 +269,7 @@ impl Converter {
             Value::Deferred { tensor, steps } => (Value::Tensor(tensor), steps),
             other => (other, Vec::new()),
         };
-        let mut tensor = self.materialize(&node, name, value)?;
+        let mut tensor = self.made_tensor(&node, name, value)?;
         let receiver = self.options.client.clone();
         if matches!(&self.builder.ty(tensor).visibility, Visibility::Private(owner) if *owner != receiver) {
             tensor = self.builder.share(tensor).map_err(Self::graph_error(&node))?;

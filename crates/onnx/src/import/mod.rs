@@ -145,11 +145,17 @@ impl ImportedModel {
     /// A session's inputs: the owner's weights and every graph input by
     /// name (each delivered to its owner). Every input the model reads must
     /// be given, with its shape.
-    pub fn inputs_named(&self, given: &HashMap<String, ArrayD<f64>>) -> Result<Inputs> {
+    pub fn inputs_named(&self, mut given: HashMap<String, ArrayD<f64>>) -> Result<Inputs> {
+        if let Some(unknown) = given.keys().find(|name| !self.model_inputs.iter().any(|i| &i.name == *name)) {
+            let names: Vec<&str> = self.model_inputs.iter().map(|i| i.name.as_str()).collect();
+            return Err(OnnxError::Signature(format!(
+                "the model has no input '{unknown}' (it reads {names:?})"
+            )));
+        }
         let mut inputs = self.weight_inputs();
         for input in &self.model_inputs {
             let value = given
-                .get(&input.name)
+                .remove(&input.name)
                 .ok_or_else(|| OnnxError::Signature(format!("no value given for input '{}'", input.name)))?;
             if value.shape() != input.shape.as_slice() {
                 return Err(OnnxError::Signature(format!(
@@ -159,13 +165,7 @@ impl ImportedModel {
                     input.shape
                 )));
             }
-            inputs.entry(input.party.clone()).or_default().insert(input.name.clone(), value.clone());
-        }
-        if let Some(unknown) = given.keys().find(|name| !self.model_inputs.iter().any(|i| &i.name == *name)) {
-            let names: Vec<&str> = self.model_inputs.iter().map(|i| i.name.as_str()).collect();
-            return Err(OnnxError::Signature(format!(
-                "the model has no input '{unknown}' (it reads {names:?})"
-            )));
+            inputs.entry(input.party.clone()).or_default().insert(input.name.clone(), value);
         }
         Ok(inputs)
     }
