@@ -598,6 +598,10 @@ pub struct BenchArgs {
     /// inference: compare on x mod 2^BITS (default: the whole ring).
     #[arg(long, value_name = "BITS")]
     pub comparison_bits: Option<u32>,
+    /// inference: the protocols to measure, each beside the same plaintext
+    /// twin (pond, replicated; comma-separated).
+    #[arg(long = "protocol", value_delimiter = ',', default_value = "pond", value_parser = secure_protocol)]
+    pub protocols: Vec<Protocol>,
     /// inference: calibrate each comparison's width on this sample of
     /// images (IDX or .npy, pixels 0–255), e.g.
     /// data/mnist/train-sample-images.idx3-ubyte.gz.
@@ -643,6 +647,7 @@ impl BenchArgs {
             models: self.models,
             networks: self.networks,
             comparison_bits: self.comparison_bits,
+            protocols: self.protocols,
             calibrate: self.calibrate,
             transport: self.transport,
             python_paillier: self.python_paillier,
@@ -657,8 +662,10 @@ pub enum ValueError {
     OwnerFile(String),
     #[error("'{0}': expected NAME=PARTY, e.g. weights=model-owner")]
     NameParty(String),
-    #[error("protocol '{0}': choose paillier, pond, plaintext-fixed or plaintext-f64")]
+    #[error("protocol '{0}': choose paillier, pond, replicated, plaintext-fixed or plaintext-f64")]
     PredictProtocol(String),
+    #[error("protocol '{0}': choose pond or replicated")]
+    SecureProtocol(String),
     #[error("'{0}': choose 2048, 3072 or 4096")]
     KeyBits(String),
     #[error("'{0}': a positive number of seconds, at most 86400")]
@@ -674,6 +681,14 @@ fn owner_file(text: &str) -> Result<(String, PathBuf), ValueError> {
             Ok((owner.to_string(), PathBuf::from(file)))
         }
         _ => Err(ValueError::OwnerFile(text.into())),
+    }
+}
+
+/// A secret-sharing protocol.
+fn secure_protocol(text: &str) -> Result<Protocol, ValueError> {
+    match text.parse() {
+        Ok(protocol @ (Protocol::Pond | Protocol::Replicated)) => Ok(protocol),
+        _ => Err(ValueError::SecureProtocol(text.into())),
     }
 }
 

@@ -43,6 +43,7 @@ pub fn prediction_text(outcome: &FilePrediction) -> String {
     let mut text = String::new();
     let protocol = match p.protocol {
         Protocol::Pond => "Pond",
+        Protocol::Replicated => "replicated secret sharing among three servers",
         Protocol::PlaintextFixed => "Pond's fixed point in the clear (plaintext-fixed)",
         Protocol::PlaintextFloat => "f64 in the clear (plaintext-f64)",
     };

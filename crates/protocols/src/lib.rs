@@ -1,5 +1,6 @@
 //! The protocols blindfold parties run, one module each, on top of the ring
-//! layer and the IR: [`pond`] (two servers and a crypto producer) and the
+//! layer and the IR: [`pond`] (two servers and a crypto producer),
+//! [`replicated`] (three servers, replicated shares, no producer) and the
 //! plaintext references ([`plaintext`] in fixed point, [`float`] in f32/f64).
 //!
 //! A protocol talks to the network only through [`Communicator`], which the
@@ -18,6 +19,9 @@ pub mod headroom;
 pub mod plaintext;
 pub mod polynomial;
 pub mod pond;
+pub mod replicated;
+#[cfg(test)]
+mod test_network;
 
 pub use communicator::{Communicator, Traffic};
 pub use error::{ProtocolError, Result};

@@ -11,6 +11,7 @@ use blindfold_protocols::bounds::{self, Known, KnownInputs};
 use blindfold_protocols::headroom::{self, Evidence};
 use blindfold_protocols::plaintext::{self, Inputs, Outputs};
 use blindfold_protocols::pond::{PRODUCER, PondParty, SERVERS};
+use blindfold_protocols::replicated::{self, ReplicatedParty};
 use blindfold_protocols::{Communicator, Executor, ProtocolError, Traffic, float};
 use blindfold_ring::RingElement;
 
@@ -24,6 +25,8 @@ use crate::transport::{Endpoint, SETUP_OP, in_process};
 pub enum Protocol {
     /// Two servers and a crypto producer, secret sharing.
     Pond,
+    /// Three servers, replicated secret sharing, no producer.
+    Replicated,
     /// The graph in the clear in fixed point (Pond's arithmetic, no sharing).
     PlaintextFixed,
     /// The graph in the clear in f64.
@@ -32,12 +35,14 @@ pub enum Protocol {
 
 impl Protocol {
     /// Every protocol, in the order they are listed to users.
-    pub const ALL: [Protocol; 3] = [Protocol::Pond, Protocol::PlaintextFixed, Protocol::PlaintextFloat];
+    pub const ALL: [Protocol; 4] =
+        [Protocol::Pond, Protocol::Replicated, Protocol::PlaintextFixed, Protocol::PlaintextFloat];
 
     /// The protocol's one name: on the command line, in Python, in reports.
     pub fn name(&self) -> &'static str {
         match self {
             Protocol::Pond => "pond",
+            Protocol::Replicated => "replicated",
             Protocol::PlaintextFixed => "plaintext-fixed",
             Protocol::PlaintextFloat => "plaintext-f64",
         }
@@ -209,10 +214,11 @@ impl Session {
     }
 
     /// Every party of the session: the servers and the producer (for Pond),
-    /// then the input and output parties.
+    /// the three servers (replicated), then the input and output parties.
     pub fn parties(&self) -> Result<Vec<String>> {
         let mut parties: Vec<String> = match self.protocol {
             Protocol::Pond => SERVERS.iter().chain([&PRODUCER]).map(|s| s.to_string()).collect(),
+            Protocol::Replicated => replicated::SERVERS.iter().map(|s| s.to_string()).collect(),
             _ => Vec::new(),
         };
         let others = self.options.parties.clone().unwrap_or_else(|| self.graph.parties());
@@ -241,8 +247,12 @@ impl Session {
             self.check_headroom(&inputs)?;
         }
         match (self.protocol, self.graph.ring()) {
-            (Protocol::Pond, Ring::Z64) => self.run_pond::<u64>(&parties, inputs),
-            (Protocol::Pond, Ring::Z128) => self.run_pond::<u128>(&parties, inputs),
+            (Protocol::Pond | Protocol::Replicated, Ring::Z64) => {
+                self.run_in_process::<u64>(&parties, inputs)
+            }
+            (Protocol::Pond | Protocol::Replicated, Ring::Z128) => {
+                self.run_in_process::<u128>(&parties, inputs)
+            }
             (Protocol::PlaintextFixed, Ring::Z64) => {
                 self.run_clear(plaintext::run_fixed_point::<u64>, &inputs)
             }
@@ -284,7 +294,7 @@ impl Session {
         Ok(SessionResult { outputs, report })
     }
 
-    /// Runs one party of a Pond session over `endpoint` (any transport):
+    /// Runs one party of a Pond or replicated session over `endpoint` (any transport):
     /// the same interpreter as the in-process session, for a party whose
     /// peers are elsewhere. `inputs` are this party's own inputs; `session`
     /// is the id every party of the session was given; `started` the
@@ -297,7 +307,7 @@ impl Session {
         inputs: HashMap<String, ndarray::ArrayD<f64>>,
         started: Instant,
     ) -> Result<PartyResult> {
-        if self.protocol != Protocol::Pond {
+        if !matches!(self.protocol, Protocol::Pond | Protocol::Replicated) {
             return Err(RuntimeError::Input(Box::new(ProtocolError::Configuration(format!(
                 "a party of a {} session runs in one process, not over a transport",
                 self.protocol.name()
@@ -324,7 +334,8 @@ impl Session {
         outcome.map_err(|error| RuntimeError::Party { party: party.to_string(), error: Box::new(error) })
     }
 
-    /// One Pond party over `endpoint`, with the session's hooks and fault.
+    /// One party of the session's protocol over `endpoint`, with the
+    /// session's hooks and fault.
     fn drive_party<R: RingElement>(
         &self,
         name: &str,
@@ -335,7 +346,10 @@ impl Session {
         parties: &[String],
     ) -> PartyOutcome {
         let graph = &self.graph;
-        let mut party = PondParty::<R>::new(name, Arc::clone(graph), inputs);
+        let mut party: Box<dyn Executor> = match self.protocol {
+            Protocol::Replicated => Box::new(ReplicatedParty::<R>::new(name, Arc::clone(graph), inputs)),
+            _ => Box::new(PondParty::<R>::new(name, Arc::clone(graph), inputs)),
+        };
         let link = PartyLink::new(name, session, graph, endpoint, self.options.timeout, started);
         let fault = self.options.fault.as_ref().filter(|f| f.party == name);
         let hooks = Hooks {
@@ -343,10 +357,14 @@ impl Session {
             on_output: self.options.on_output.as_ref(),
             cancel: self.options.cancel.as_deref(),
         };
-        drive(&mut party, link, graph, fault, parties, self.options.timeout, hooks)
+        drive(party.as_mut(), link, graph, fault, parties, self.options.timeout, hooks)
     }
 
-    fn run_pond<R: RingElement>(&self, parties: &[String], mut inputs: Inputs) -> Result<SessionResult> {
+    fn run_in_process<R: RingElement>(
+        &self,
+        parties: &[String],
+        mut inputs: Inputs,
+    ) -> Result<SessionResult> {
         let session = session_id();
         let budget = match self.options.offline_phase {
             OfflinePhase::Overlapped => self.options.link_budget_bytes,

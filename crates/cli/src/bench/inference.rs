@@ -1,22 +1,22 @@
 //! `blindfold bench inference`: the MNIST networks of docs/benchmarks.md (A–D,
 //! and the model adaptations A-sigmoid and C-sigmoid-avgpool) imported from
-//! the repository's ONNX files and run with Pond at batch 1 and 100, beside
-//! the plaintext f32 run of the same graph in the same process.
+//! the repository's ONNX files and run with Pond (and/or the replicated
+//! protocol, `--protocol`) at batch 1 and 100, beside the plaintext f32 run
+//! of the same graph in the same process.
 //!
 //! Inputs are the shipped sample test images (`mnist-sample-images.npy`,
 //! repeated to fill a batch of 100), so the suite needs the repository only.
-
-use std::path::Path;
 
 use blindfold_ir::{Graph, Op};
 use blindfold_onnx::{ImportOptions, SigmoidMethod, import};
 use ndarray::{Axis, IxDyn, concatenate};
 
 use crate::bench::network::TlsBench;
-use crate::bench::pond::measure;
+use crate::bench::pond::measure_with;
 use blindfold_jobs::{JobError, Result};
+use blindfold_runtime::Protocol;
 
-use crate::bench::Record;
+use crate::bench::{BenchOptions, Record};
 use blindfold_jobs::input::read_array;
 use blindfold_jobs::predict::calibrate as calibrate_widths;
 use blindfold_protocols::calibration;
@@ -29,14 +29,13 @@ pub const NETWORKS: [&str; 6] = ["a", "b", "c", "d", "a-sigmoid", "c-sigmoid-avg
 /// TLS transport), each workload is also run on the worker processes, and
 /// that record follows the in-process one.
 pub fn run(
-    runs: usize,
-    models: &Path,
+    options: &BenchOptions,
     networks: &[String],
-    quick: bool,
-    comparison_bits: Option<u32>,
-    calibrate: Option<&Path>,
     mut workers: Option<&mut TlsBench>,
 ) -> Result<Vec<Record>> {
+    let (runs, models, quick) = (options.runs, options.models.as_path(), options.quick);
+    let (comparison_bits, protocols, calibrate) =
+        (options.comparison_bits, &options.protocols, options.calibrate.as_deref());
     let sample = match calibrate {
         Some(path) => {
             let sample = read_array(path)?.mapv(|pixel| pixel / 255.0);
@@ -92,10 +91,17 @@ pub fn run(
                 None => None,
             };
             let inputs = imported.inputs(x);
-            let record = measure("inference", &name, Some(batch), imported.graph, inputs, runs)?;
-            let in_process_s = record.median_s;
-            records.push(record.with("comparisons", comparisons).with("comparison_bits", bits.clone()));
-            if let Some(networked) = networked {
+            let mut in_process_s = None;
+            for &protocol in protocols {
+                let graph = imported.graph.clone();
+                let record =
+                    measure_with(protocol, "inference", &name, Some(batch), graph, inputs.clone(), runs)?;
+                if protocol == Protocol::Pond {
+                    in_process_s = Some(record.median_s);
+                }
+                records.push(record.with("comparisons", comparisons).with("comparison_bits", bits.clone()));
+            }
+            if let (Some(networked), Some(in_process_s)) = (networked, in_process_s) {
                 let ratio = networked.median_s / in_process_s;
                 records.push(
                     networked

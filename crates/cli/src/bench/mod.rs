@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use blindfold_jobs::{JobError, Result};
+use blindfold_runtime::Protocol;
 use blindfold_runtime::profile::seconds;
 use serde::Serialize;
 
@@ -55,6 +56,8 @@ pub struct BenchOptions {
     pub networks: Vec<String>,
     /// inference: compare on x mod 2^bits.
     pub comparison_bits: Option<u32>,
+    /// inference: the secret-sharing protocols to measure.
+    pub protocols: Vec<Protocol>,
     /// inference: the images to calibrate comparison widths on.
     pub calibrate: Option<PathBuf>,
     pub transport: Transport,
@@ -72,21 +75,13 @@ pub fn run(suite: Suite, options: BenchOptions) -> Result<Vec<Record>> {
         Suite::Kernels => Ok(kernels::run(runs, options.quick)),
         Suite::Pond => pond::run(runs),
         Suite::Inference => {
-            let mut names = options.networks;
+            let mut names = options.networks.clone();
             if names.is_empty() {
                 names = inference::NETWORKS.iter().map(|n| n.to_string()).collect();
             }
             let mut workers =
                 if options.transport == Transport::Tls { Some(network::TlsBench::start()?) } else { None };
-            inference::run(
-                runs,
-                &options.models,
-                &names,
-                options.quick,
-                options.comparison_bits,
-                options.calibrate.as_deref(),
-                workers.as_mut(),
-            )
+            inference::run(&options, &names, workers.as_mut())
         }
         Suite::Training => training::run(runs, options.quick),
         Suite::Paillier => paillier::run(runs, options.quick, options.python_paillier),

@@ -11,7 +11,7 @@
 use blindfold_ir::Graph;
 use blindfold_ml::{private_matmul, seed_network};
 use blindfold_protocols::{Inputs, float};
-use blindfold_runtime::{OfflinePhase, RuntimeError, Session, SessionOptions};
+use blindfold_runtime::{OfflinePhase, Protocol, RuntimeError, Session, SessionOptions};
 
 use blindfold_jobs::{JobError, Result};
 
@@ -44,8 +44,23 @@ pub(crate) fn measure(
     inputs: Inputs,
     runs: usize,
 ) -> Result<Record> {
-    let overlapped = Session::new(graph.clone());
+    measure_with(Protocol::Pond, suite, name, batch, graph, inputs, runs)
+}
+
+/// [`measure`] under `protocol` (Pond or replicated; the replicated
+/// protocol has no producer, so its online time is its whole time).
+pub(crate) fn measure_with(
+    protocol: Protocol,
+    suite: &'static str,
+    name: &str,
+    batch: Option<usize>,
+    graph: Graph,
+    inputs: Inputs,
+    runs: usize,
+) -> Result<Record> {
+    let overlapped = Session::new(graph.clone()).protocol(protocol);
     let separate = Session::new(graph.clone())
+        .protocol(protocol)
         .options(SessionOptions { offline_phase: OfflinePhase::Separate, ..SessionOptions::default() });
     // One checked run first: its report gives the bytes and rounds.
     let report = overlapped.run(inputs.clone())?.report;
@@ -56,9 +71,13 @@ pub(crate) fn measure(
         }
     });
     let mut online = Vec::new();
-    for _ in 0..runs {
-        let result = separate.run(inputs.clone())?;
-        online.push(result.report.online_s.unwrap_or(result.report.wall_s));
+    if protocol == Protocol::Pond {
+        for _ in 0..runs {
+            let result = separate.run(inputs.clone())?;
+            online.push(result.report.online_s.unwrap_or(result.report.wall_s));
+        }
+    } else {
+        online.push(timing.median_s);
     }
     if let Some(error) = failure {
         return Err(error.into());
@@ -73,7 +92,7 @@ pub(crate) fn measure(
         .with("online_median_s", online[online.len() / 2])
         .with("offline_bytes", report.offline_bytes_sent)
         .with("ratio_to_plaintext", (timing.median_s / plaintext.median_s).round());
-    record.protocol = Some("pond".into());
+    record.protocol = Some(protocol.name().into());
     record.transport = Some("in-process".into());
     record.batch = batch;
     record.bytes_sent = Some(report.bytes_sent + report.offline_bytes_sent);

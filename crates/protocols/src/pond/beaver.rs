@@ -275,8 +275,8 @@ mod tests {
     use blindfold_ir::{Conv2dGeometry, Graph, GraphBuilder, Ring};
     use ndarray::{ArrayD, IxDyn};
 
-    use super::super::test_network::{inputs, node_named, run};
     use crate::communicator::Traffic;
+    use crate::test_network::{inputs, node_named, run};
 
     /// Integers in [−1000, 1000] (exact in fixed point and f64).
     fn integers(shape: &[usize], seed: i64) -> ArrayD<f64> {
@@ -378,7 +378,7 @@ mod tests {
         let xs = ArrayD::from_elem(IxDyn(&[16]), 7.0);
         let values = inputs(vec![("a", "x", xs.clone()), ("b", "y", xs)]);
         let node = node_named(&graph, "mul");
-        let opening = |parties: &std::collections::BTreeMap<String, super::super::test_network::PartyRun>| {
+        let opening = |parties: &std::collections::BTreeMap<String, crate::test_network::PartyRun>| {
             parties["server0"].sent.iter().find(|s| s.node == Some(node)).unwrap().payload.clone()
         };
         let (first, second) = (opening(&run::<u64>(&graph, &values)), opening(&run::<u64>(&graph, &values)));

@@ -181,9 +181,9 @@ mod tests {
     use blindfold_ring::RingElement;
     use ndarray::{ArrayD, IxDyn};
 
-    use super::super::test_network::{inputs, node_named, run};
     use crate::communicator::Traffic;
     use crate::dcf::DcfKeys;
+    use crate::test_network::{inputs, node_named, run};
 
     /// DReLU of an owner's shared integers, compared on `domain_bits`
     /// (`None`: the whole ring), revealed to the owner.

@@ -20,8 +20,6 @@ mod beaver;
 mod comparison;
 mod polynomial;
 mod sharing;
-#[cfg(test)]
-mod test_network;
 mod truncation;
 
 use std::collections::{BTreeMap, HashMap};

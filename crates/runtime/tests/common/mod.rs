@@ -25,24 +25,39 @@ pub fn inputs(entries: Vec<(&str, &str, ArrayD<f64>)>) -> Inputs {
     inputs
 }
 
-/// Runs `graph` under Pond and the fixed-point plaintext and checks every
-/// output agrees within `ulps` units of 2^−F.
+/// Runs `graph` under Pond and under the replicated protocol, and the
+/// fixed-point plaintext, and checks every output of both agrees within
+/// `ulps` units of 2^−F. Returns Pond's result.
 pub fn assert_matches_reference(graph: &Graph, inputs: &Inputs, ulps: f64) -> SessionResult {
+    let replicated = assert_protocol_matches_reference(Protocol::Replicated, graph, inputs, ulps);
+    assert!(replicated.report.parties.iter().all(|p| p.party != "producer"));
+    assert_protocol_matches_reference(Protocol::Pond, graph, inputs, ulps)
+}
+
+/// Runs `graph` under `protocol` and the fixed-point plaintext and checks
+/// every output agrees within `ulps` units of 2^−F.
+pub fn assert_protocol_matches_reference(
+    protocol: Protocol,
+    graph: &Graph,
+    inputs: &Inputs,
+    ulps: f64,
+) -> SessionResult {
     let ulp = 2f64.powi(-(graph.fractional_bits() as i32));
-    let secure = Session::new(graph.clone()).run(inputs.clone()).expect("pond run");
+    let secure = Session::new(graph.clone()).protocol(protocol).run(inputs.clone()).expect("secure run");
     let reference = Session::new(graph.clone())
         .protocol(Protocol::PlaintextFixed)
         .run(inputs.clone())
         .expect("plaintext run");
     assert_eq!(secure.outputs.keys().collect::<Vec<_>>(), reference.outputs.keys().collect::<Vec<_>>());
+    let name = protocol.name();
     for (party, outputs) in &reference.outputs {
-        for (name, expected) in outputs {
-            let got = &secure.outputs[party][name];
-            assert_eq!(got.shape(), expected.shape(), "{party}/{name}");
+        for (output, expected) in outputs {
+            let got = &secure.outputs[party][output];
+            assert_eq!(got.shape(), expected.shape(), "{party}/{output}");
             for (index, (g, e)) in got.iter().zip(expected.iter()).enumerate() {
                 assert!(
                     (g - e).abs() <= ulps * ulp,
-                    "{party}/{name}[{index}]: pond {g} vs plaintext {e} (more than {ulps} ulps in {:?})",
+                    "{party}/{output}[{index}]: {name} {g} vs plaintext {e} (more than {ulps} ulps in {:?})",
                     graph.ring()
                 );
             }

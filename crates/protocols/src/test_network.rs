@@ -1,8 +1,8 @@
 //! A network for the protocol files' own tests: every party of a graph (and
-//! Pond's three) runs in a thread of the test, over channels, and each
-//! message is recorded with its node, receiver, size and traffic class.
-//! It lets `beaver.rs` and `comparison.rs` test their part beside their
-//! code without the runtime above them.
+//! the protocol's servers) runs in a thread of the test, over channels, and
+//! each message is recorded with its node, receiver, size and traffic
+//! class. It lets `beaver.rs` and `comparison.rs` test their part beside
+//! their code without the runtime above them.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -13,10 +13,11 @@ use blindfold_ir::{Graph, Inputs, NodeId};
 use blindfold_ring::RingElement;
 use ndarray::ArrayD;
 
-use super::{PRODUCER, PondParty, SERVERS};
 use crate::communicator::{Communicator, Traffic};
 use crate::error::{ProtocolError, Result};
 use crate::executor::Executor;
+use crate::pond::{PRODUCER, PondParty, SERVERS};
+use crate::replicated::{self, ReplicatedParty};
 
 /// One message a party sent.
 #[derive(Clone, Debug)]
@@ -47,7 +48,7 @@ impl PartyRun {
 }
 
 /// A party's end of the channels.
-struct Channels {
+pub struct Channels {
     node: Option<NodeId>,
     peers: HashMap<String, Sender<(String, Vec<u8>)>>,
     me: String,
@@ -87,8 +88,30 @@ fn transport(peer: &str, reason: &str) -> ProtocolError {
 /// Runs `graph` under Pond in ring `R`, each party in its own thread;
 /// returns every party's outputs and messages.
 pub fn run<R: RingElement>(graph: &Graph, inputs: &Inputs) -> BTreeMap<String, PartyRun> {
+    let protocol_parties = [SERVERS[0], SERVERS[1], PRODUCER];
+    run_parties(graph, inputs, &protocol_parties, |name, graph, own| PondParty::<R>::new(name, graph, own))
+}
+
+/// Runs `graph` under the replicated protocol in ring `R`.
+pub fn run_replicated<R: RingElement>(graph: &Graph, inputs: &Inputs) -> BTreeMap<String, PartyRun> {
+    run_parties(graph, inputs, &replicated::SERVERS, |name, graph, own| {
+        ReplicatedParty::<R>::new(name, graph, own)
+    })
+}
+
+/// A party's own inputs, by name.
+type OwnInputs = HashMap<String, ArrayD<f64>>;
+
+/// Runs `graph` with the protocol's parties and the graph's, each made by
+/// `make` and run in its own thread.
+fn run_parties<E: Executor + 'static>(
+    graph: &Graph,
+    inputs: &Inputs,
+    protocol_parties: &[&str],
+    make: fn(&str, Arc<Graph>, OwnInputs) -> E,
+) -> BTreeMap<String, PartyRun> {
     let graph = Arc::new(graph.clone());
-    let mut parties: Vec<String> = SERVERS.iter().chain([&PRODUCER]).map(|s| s.to_string()).collect();
+    let mut parties: Vec<String> = protocol_parties.iter().map(|s| s.to_string()).collect();
     for party in graph.parties() {
         if !parties.contains(&party) {
             parties.push(party);
@@ -115,7 +138,7 @@ pub fn run<R: RingElement>(graph: &Graph, inputs: &Inputs) -> BTreeMap<String, P
                 sent: Vec::new(),
             };
             std::thread::spawn(move || {
-                let mut executor = PondParty::<R>::new(&party, Arc::clone(&graph), own);
+                let mut executor = make(&party, Arc::clone(&graph), own);
                 executor.setup(&mut channels).unwrap_or_else(|e| panic!("{party}: setup: {e}"));
                 for index in 0..graph.nodes().len() {
                     let node = NodeId(index as u32);
@@ -128,6 +151,29 @@ pub fn run<R: RingElement>(graph: &Graph, inputs: &Inputs) -> BTreeMap<String, P
         .collect();
     drop(senders);
     threads.into_iter().map(|thread| thread.join().expect("a party panicked")).collect()
+}
+
+/// Channels between `names`, one end each, in order: for tests that call a
+/// protocol step directly.
+pub fn connected(names: &[&str]) -> Vec<Channels> {
+    let (senders, inboxes): (HashMap<_, _>, Vec<_>) = names
+        .iter()
+        .map(|name| {
+            let (sender, inbox) = channel();
+            ((name.to_string(), sender), (name.to_string(), inbox))
+        })
+        .unzip();
+    inboxes
+        .into_iter()
+        .map(|(me, inbox)| Channels {
+            node: None,
+            peers: senders.clone(),
+            me,
+            inbox,
+            pending: HashMap::new(),
+            sent: Vec::new(),
+        })
+        .collect()
 }
 
 /// `(party, name, values)` triples as the session's inputs.
