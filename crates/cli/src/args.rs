@@ -487,6 +487,10 @@ pub struct LaunchArgs {
     /// operators to review and approve).
     #[arg(long, value_name = "FILE", global = true)]
     pub save_graph: Option<PathBuf>,
+    /// The secret-sharing protocol: pond (server0, server1, producer) or
+    /// replicated (server0, server1, server2).
+    #[arg(long, default_value = "pond", value_parser = secure_protocol, global = true)]
+    pub protocol: Protocol,
 }
 
 #[derive(Debug, Subcommand)]

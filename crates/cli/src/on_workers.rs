@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use blindfold_jobs::{JobError, launch};
+use blindfold_network::control::SecretSharing;
 use blindfold_network::{Config, approval, launcher};
 
 use crate::args::{LaunchArgs, RunJob};
@@ -73,6 +74,8 @@ pub fn run(args: LaunchArgs, job: RunJob) -> Result<(), CliError> {
             launch::graph_launch(approval::read_graph(&file)?, &inputs, out, timeout, &overflow)?
         }
     };
+    let protocol = SecretSharing::of(args.protocol).expect("the flag takes pond or replicated");
+    let session = launch::with_protocol(session, protocol);
     eprintln!("graph {}", session.graph.hash());
     if let Some(path) = &args.save_graph {
         write(path, &session.graph.to_bytes())?;

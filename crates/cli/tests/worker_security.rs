@@ -139,6 +139,7 @@ fn partial_start(workers: &Workers, left_out: &str) -> Vec<(String, ControlStrea
             timeout_ms: launch.timeout.as_millis() as u64,
             part: launch.parts.get(party).cloned().unwrap_or_default(),
             overflow: launch.overflow.clone(),
+            protocol: launch.protocol,
         };
         control::send(&mut stream, &Request::Prepare(request)).unwrap();
         assert!(matches!(control::receive::<Reply>(&mut stream).unwrap(), Reply::Prepared { .. }));

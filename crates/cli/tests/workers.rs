@@ -187,3 +187,55 @@ fn training_on_workers_is_refused_until_approved_then_learns_what_the_plaintext_
     // Only the model owner wrote anything.
     assert!(!local.deployment.data("hospital-a").join("model").exists());
 }
+
+#[test]
+fn three_server_workers_predict_replicated_like_in_process_and_a_killed_server_ends_the_others() {
+    let timeout_s = 10.0;
+    let mut workers = Workers::replicated("replicated", timeout_s);
+    workers.approve("a", 16);
+    let output = workers.predict("a", 16, 0, "first").output().unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let record: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let logits: ArrayD<f64> =
+        ndarray_npy::read_npy(workers.local.deployment.data("prediction-client").join("first/logits.npy"))
+            .unwrap();
+    let bytes = std::fs::read(repository("models/mnist-a.onnx")).unwrap();
+    let model = import(&bytes, ImportOptions { batch: 16, ..ImportOptions::default() }).unwrap();
+    let images: ArrayD<f64> =
+        ndarray_npy::read_npy(workers.local.deployment.data("prediction-client").join("images.npy")).unwrap();
+    let x = images.slice_axis(Axis(0), (0..16).into()).mapv(|v| v * SCALE);
+    let x = x.into_shape_with_order(model.input_shape.clone()).unwrap();
+    let local = Session::new(model.graph.clone())
+        .protocol(blindfold_runtime::Protocol::Replicated)
+        .run(model.inputs(x))
+        .unwrap();
+    let expected = local.output("prediction-client", &model.output).unwrap();
+    for (a, b) in logits.iter().zip(expected) {
+        assert!((a - b).abs() < 0.01, "{a} vs {b}");
+    }
+    // The same protocol: no producer, the same bytes and rounds.
+    assert_eq!(record["rounds"], local.report.rounds);
+    assert_eq!(record["bytes_sent"], local.report.bytes_sent + local.report.offline_bytes_sent);
+    assert!(local.report.parties.iter().all(|p| p.party != "producer"));
+
+    // server2 killed mid-session: the others end, naming it.
+    workers.approve("c", 64);
+    let session =
+        workers.predict("c", 64, 0, "c").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !workers.log("server2").contains("started by operator") {
+        assert!(Instant::now() < deadline, "the session never started: {}", workers.log("server2"));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    workers.kill("server2");
+    let killed = Instant::now();
+    let output = session.wait_with_output().unwrap();
+    let message = text(&output);
+    assert!(!output.status.success(), "the session survived a dead server: {message}");
+    assert!(killed.elapsed() < Duration::from_secs_f64(timeout_s), "{message}");
+    assert!(message.contains("server2: the worker's connection closed before it answered"), "{message}");
+    for failure in message.lines().filter(|l| l.starts_with("  ")) {
+        assert!(failure.contains("server2"), "{failure}: {message}");
+    }
+}

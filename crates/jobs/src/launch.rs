@@ -10,7 +10,9 @@ use blindfold_ir::parties::{MODEL_OWNER, PREDICTION_CLIENT, PRODUCER, SERVERS};
 use blindfold_ir::{Graph, Op};
 use blindfold_ml::training::{self, ModelKind, TrainingConfig};
 use blindfold_network::Config;
-use blindfold_network::control::{InputRange, InputSource, OverflowCheck, PartyRequest, TableShape};
+use blindfold_network::control::{
+    InputRange, InputSource, OverflowCheck, PartyRequest, SecretSharing, TableShape,
+};
 use blindfold_network::launcher::{Launch, Launched, describe};
 use blindfold_onnx::{ImportOptions, ImportedModel, SigmoidMethod, import};
 use serde_json::json;
@@ -52,6 +54,26 @@ pub struct PredictionLaunch {
 /// Every party of a prediction: Pond's three, the owner, the client.
 pub fn prediction_parties() -> Vec<String> {
     SERVERS.iter().chain([&PRODUCER, &MODEL_OWNER, &PREDICTION_CLIENT]).map(|s| s.to_string()).collect()
+}
+
+/// Every party of a prediction under `protocol`: its servers, the owner,
+/// the client.
+pub fn prediction_parties_for(protocol: SecretSharing) -> Vec<String> {
+    protocol.servers().iter().chain([&MODEL_OWNER, &PREDICTION_CLIENT]).map(|s| s.to_string()).collect()
+}
+
+/// `launch` (built for Pond) run under `protocol` instead: Pond's servers
+/// and producer give way to the protocol's servers, first; the graph, the
+/// parts and the checks are unchanged.
+pub fn with_protocol(mut launch: Launch, protocol: SecretSharing) -> Launch {
+    let every_server: Vec<&str> = [SecretSharing::Pond, SecretSharing::Replicated]
+        .iter()
+        .flat_map(|p| p.servers().iter().copied())
+        .collect();
+    let others = launch.parties.iter().filter(|p| !every_server.contains(&p.as_str())).cloned();
+    launch.parties = protocol.servers().iter().map(|s| s.to_string()).chain(others).collect();
+    launch.protocol = protocol;
+    launch
 }
 
 /// The session a prediction launches: the owner's worker reads the model's
@@ -99,7 +121,14 @@ pub fn prediction_launch(
             },
         ),
     ]);
-    Ok(Launch { graph: model.graph.clone(), parties: prediction_parties(), parts, timeout, overflow })
+    Ok(Launch {
+        graph: model.graph.clone(),
+        parties: prediction_parties(),
+        parts,
+        timeout,
+        overflow,
+        protocol: SecretSharing::Pond,
+    })
 }
 
 /// A declared range of finite numbers, low ≤ high.
@@ -256,7 +285,7 @@ pub fn graph_launch(
         }
         OverflowCheck::Ranges(ranges)
     };
-    Ok(Launch { graph, parties, parts, timeout, overflow })
+    Ok(Launch { graph, parties, parts, timeout, overflow, protocol: SecretSharing::Pond })
 }
 
 /// A networked training run: each data owner's worker reads its own table.
@@ -354,5 +383,12 @@ pub fn training_launch(
     // SGD's weights have no bound ahead of time: an interval analysis of
     // the unrolled steps widens past any ring. The in-process `train`
     // checks the same graph on the actual values (docs/security.md).
-    Ok(Launch { graph: plan.graph, parties, parts, timeout, overflow: OverflowCheck::Accepted })
+    Ok(Launch {
+        graph: plan.graph,
+        parties,
+        parts,
+        timeout,
+        overflow: OverflowCheck::Accepted,
+        protocol: SecretSharing::Pond,
+    })
 }

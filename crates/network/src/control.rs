@@ -65,6 +65,52 @@ pub struct SessionRequest {
     /// What the session assumes of the inputs, and whether a possible
     /// overflow refuses it ([`OverflowCheck`]); the same at every party.
     pub overflow: OverflowCheck,
+    /// The secret-sharing protocol the servers run.
+    pub protocol: SecretSharing,
+}
+
+/// Which secret-sharing protocol a networked session runs, and so which
+/// servers it needs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SecretSharing {
+    /// server0, server1 and the producer.
+    #[default]
+    Pond,
+    /// server0, server1 and server2, no producer.
+    Replicated,
+}
+
+impl SecretSharing {
+    /// The protocol the runtime runs.
+    pub fn protocol(self) -> blindfold_runtime::Protocol {
+        match self {
+            SecretSharing::Pond => blindfold_runtime::Protocol::Pond,
+            SecretSharing::Replicated => blindfold_runtime::Protocol::Replicated,
+        }
+    }
+
+    /// The protocol's servers (and Pond's producer): parties every session
+    /// of this protocol has.
+    pub fn servers(self) -> &'static [&'static str] {
+        match self {
+            SecretSharing::Pond => &[
+                blindfold_ir::parties::SERVER0,
+                blindfold_ir::parties::SERVER1,
+                blindfold_ir::parties::PRODUCER,
+            ],
+            SecretSharing::Replicated => &blindfold_protocols::replicated::SERVERS,
+        }
+    }
+
+    /// `Pond` or `Replicated` from the runtime's protocol, if it is one of
+    /// them.
+    pub fn of(protocol: blindfold_runtime::Protocol) -> Option<SecretSharing> {
+        match protocol {
+            blindfold_runtime::Protocol::Pond => Some(SecretSharing::Pond),
+            blindfold_runtime::Protocol::Replicated => Some(SecretSharing::Replicated),
+            _ => None,
+        }
+    }
 }
 
 /// The overflow check of a networked session (`protocols::headroom`).

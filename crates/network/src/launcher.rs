@@ -16,7 +16,7 @@ use rustls::StreamOwned;
 
 use crate::config::Config;
 use crate::control::{
-    self, Holdings, OverflowCheck, PartyRequest, Reply, Request, SessionRequest, TableShape,
+    self, Holdings, OverflowCheck, PartyRequest, Reply, Request, SecretSharing, SessionRequest, TableShape,
 };
 use crate::error::{NetworkError, Result};
 use crate::frame::Role;
@@ -36,6 +36,8 @@ pub struct Launch {
     pub timeout: Duration,
     /// The overflow check every party runs before the session starts.
     pub overflow: OverflowCheck,
+    /// The secret-sharing protocol (its servers must be among `parties`).
+    pub protocol: SecretSharing,
 }
 
 /// What a finished session reports to the operator.
@@ -145,6 +147,7 @@ pub fn launch(config: &Config, operator: &str, launch: Launch) -> Result<Launche
                     timeout_ms: launch.timeout.as_millis() as u64,
                     part: launch.parts.get(party).cloned().unwrap_or_default(),
                     overflow: launch.overflow.clone(),
+                    protocol: launch.protocol,
                 };
                 let identity = &identity;
                 let hash = &hash;

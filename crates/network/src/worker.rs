@@ -12,7 +12,6 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use blindfold_ir::{Graph, Op};
-use blindfold_protocols::pond::{PRODUCER, SERVERS};
 use blindfold_runtime::transport::Endpoint;
 use blindfold_runtime::{Session, SessionOptions};
 use ndarray::ArrayD;
@@ -21,7 +20,7 @@ use rustls::{ServerConnection, StreamOwned};
 use crate::approval;
 use crate::config::Config;
 use crate::control::{
-    self, Holdings, InputSource, OverflowCheck, Reply, Request, SessionRequest, TableShape,
+    self, Holdings, InputSource, OverflowCheck, Reply, Request, SecretSharing, SessionRequest, TableShape,
 };
 use crate::endpoint::NetworkEndpoint;
 use crate::error::{NetworkError, Result};
@@ -369,6 +368,7 @@ fn authenticate(
 
 /// A session as this worker will run it, once checked.
 struct Prepared {
+    protocol: SecretSharing,
     session: u64,
     overflow: OverflowCheck,
     graph: Graph,
@@ -530,9 +530,12 @@ fn prepare(shared: &Shared, request: &SessionRequest) -> std::result::Result<Pre
              or put the graph file in approved_dir)"
         ));
     }
-    for required in SERVERS.iter().chain([&PRODUCER]) {
+    for required in request.protocol.servers() {
         if !request.parties.iter().any(|p| p == required) {
-            return Err(format!("a Pond session needs '{required}', and this one lacks it"));
+            return Err(format!(
+                "a {} session needs '{required}', and this one lacks it",
+                request.protocol.protocol().name()
+            ));
         }
     }
     if !request.parties.iter().any(|p| p == me) {
@@ -549,6 +552,7 @@ fn prepare(shared: &Shared, request: &SessionRequest) -> std::result::Result<Pre
     let outputs = request.part.outputs.clone().unwrap_or_else(|| format!("outputs/{:016x}", request.session));
     let timeout = Duration::from_millis(request.timeout_ms.clamp(1, 24 * 3600 * 1000));
     Ok(Prepared {
+        protocol: request.protocol,
         session: request.session,
         overflow: request.overflow.clone(),
         graph,
@@ -599,7 +603,7 @@ fn run(shared: &Shared, prepared: Prepared) -> Reply {
     let others: Vec<String> = prepared
         .parties
         .iter()
-        .filter(|p| !SERVERS.contains(&p.as_str()) && *p != PRODUCER)
+        .filter(|p| !prepared.protocol.servers().contains(&p.as_str()))
         .cloned()
         .collect();
     let wanted: Vec<WantedInput> = prepared
@@ -611,11 +615,12 @@ fn run(shared: &Shared, prepared: Prepared) -> Reply {
             _ => None,
         })
         .collect();
-    let session = Session::new(prepared.graph).options(SessionOptions {
-        timeout: prepared.timeout,
-        parties: Some(others),
-        ..SessionOptions::default()
-    });
+    let session =
+        Session::new(prepared.graph).protocol(prepared.protocol.protocol()).options(SessionOptions {
+            timeout: prepared.timeout,
+            parties: Some(others),
+            ..SessionOptions::default()
+        });
     // The mailboxes open first, so that a failure to read an input is told
     // to the peers (the endpoint's end) instead of leaving them waiting.
     let mut endpoint =

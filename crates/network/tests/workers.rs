@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use blindfold_ir::{Graph, GraphBuilder};
-use blindfold_network::control::{InputRange, InputSource, OverflowCheck, PartyRequest, TableShape};
+use blindfold_network::control::{
+    InputRange, InputSource, OverflowCheck, PartyRequest, SecretSharing, TableShape,
+};
 use blindfold_network::frame::{self, Frame, Role};
 use blindfold_network::identity::Identity;
 use blindfold_network::launcher::{Launch, launch};
@@ -148,6 +150,7 @@ fn request(x_file: &str, w_file: &str, out: &str) -> Launch {
             low: -3.0,
             high: 3.0,
         }]),
+        protocol: SecretSharing::Pond,
     }
 }
 

@@ -62,16 +62,26 @@ pub enum BoundsError {
     Range { party: String, name: String, low: f64, high: f64 },
 }
 
-/// Per-element lower and upper bounds of one value.
+/// Per-element lower and upper bounds of one value; an exact value (every
+/// input known, as when a session checks its own inputs) is held once.
 #[derive(Clone, Debug)]
 struct Interval {
     low: ArrayD<f64>,
-    high: ArrayD<f64>,
+    /// `None`: the value is exact, its upper bound is `low`.
+    high: Option<ArrayD<f64>>,
 }
 
 impl Interval {
     fn exact(values: ArrayD<f64>) -> Interval {
-        Interval { low: values.clone(), high: values }
+        Interval { low: values, high: None }
+    }
+
+    fn range(low: ArrayD<f64>, high: ArrayD<f64>) -> Interval {
+        Interval { low, high: Some(high) }
+    }
+
+    fn high(&self) -> &ArrayD<f64> {
+        self.high.as_ref().unwrap_or(&self.low)
     }
 
     /// (least, largest) over the elements; NaN is taken as unbounded.
@@ -81,7 +91,7 @@ impl Interval {
             .iter()
             .fold(f64::INFINITY, |m, &v| if v.is_nan() { f64::NEG_INFINITY } else { m.min(v) });
         let high = self
-            .high
+            .high()
             .iter()
             .fold(f64::NEG_INFINITY, |m, &v| if v.is_nan() { f64::INFINITY } else { m.max(v) });
         (low.min(high), high.max(low))
@@ -90,15 +100,31 @@ impl Interval {
     /// The same structural map (reshape, slice, pooling sums, ...) of both
     /// ends; valid for any map that is monotone in each element.
     fn map(&self, f: impl Fn(&ArrayD<f64>) -> ArrayD<f64>) -> Interval {
-        Interval { low: f(&self.low), high: f(&self.high) }
+        Interval { low: f(&self.low), high: self.high.as_ref().map(f) }
+    }
+
+    /// The map of two intervals' ends, `low` and `high` given the operands'
+    /// (low, high) ends; exact if both are.
+    fn combine(
+        x: &Interval,
+        y: &Interval,
+        low: impl Fn((&ArrayD<f64>, &ArrayD<f64>), (&ArrayD<f64>, &ArrayD<f64>)) -> ArrayD<f64>,
+        high: impl Fn((&ArrayD<f64>, &ArrayD<f64>), (&ArrayD<f64>, &ArrayD<f64>)) -> ArrayD<f64>,
+    ) -> Interval {
+        let (xe, ye) = ((&x.low, x.high()), (&y.low, y.high()));
+        if x.is_exact() && y.is_exact() {
+            Interval::exact(low(xe, ye))
+        } else {
+            Interval::range(low(xe, ye), high(xe, ye))
+        }
     }
 
     fn centre_radius(&self) -> (ArrayD<f64>, ArrayD<f64>) {
-        ((&self.low + &self.high) * 0.5, (&self.high - &self.low) * 0.5)
+        ((&self.low + self.high()) * 0.5, (self.high() - &self.low) * 0.5)
     }
 
     fn is_exact(&self) -> bool {
-        self.low == self.high
+        self.high.is_none()
     }
 }
 
@@ -120,15 +146,12 @@ pub fn propagate(graph: &Graph, inputs: &KnownInputs) -> Result<Vec<NodeBound>, 
                 operand(0).clone()
             }
             Op::Bounded { bound, .. } => operand(0).map(|ends| ends.mapv(|v| v.clamp(-bound, *bound))),
-            Op::Add { .. } => {
-                Interval { low: &operand(0).low + &operand(1).low, high: &operand(0).high + &operand(1).high }
-            }
-            Op::Sub { .. } => {
-                Interval { low: &operand(0).low - &operand(1).high, high: &operand(0).high - &operand(1).low }
-            }
-            Op::Neg { .. } => {
-                Interval { low: operand(0).high.mapv(|v| -v), high: operand(0).low.mapv(|v| -v) }
-            }
+            Op::Add { .. } => Interval::combine(operand(0), operand(1), |x, y| x.0 + y.0, |x, y| x.1 + y.1),
+            Op::Sub { .. } => Interval::combine(operand(0), operand(1), |x, y| x.0 - y.1, |x, y| x.1 - y.0),
+            Op::Neg { .. } => match &operand(0).high {
+                None => Interval::exact(operand(0).low.mapv(|v| -v)),
+                Some(high) => Interval::range(high.mapv(|v| -v), operand(0).low.mapv(|v| -v)),
+            },
             Op::Mul { .. } => elementwise_product(operand(0), operand(1), shape),
             Op::MatMul { .. } => bilinear(operand(0), operand(1), |a, b| float::matmul(a, b, shape)),
             Op::Conv2d { geometry, .. } => {
@@ -151,24 +174,24 @@ pub fn propagate(graph: &Graph, inputs: &KnownInputs) -> Result<Vec<NodeBound>, 
             Op::Transpose { permutation, .. } => operand(0)
                 .map(|ends| ends.view().permuted_axes(IxDyn(permutation)).as_standard_layout().into_owned()),
             Op::Concat { axis, sources } => {
+                let parts: Vec<&Interval> =
+                    sources.iter().map(|s| values[s.index()].as_ref().expect("operands precede")).collect();
                 let join = |pick: fn(&Interval) -> &ArrayD<f64>| {
-                    let views: Vec<_> = sources
-                        .iter()
-                        .map(|s| pick(values[s.index()].as_ref().expect("operands precede")).view())
-                        .collect();
+                    let views: Vec<_> = parts.iter().map(|part| pick(part).view()).collect();
                     ndarray::concatenate(Axis(*axis), &views).expect("inferred")
                 };
-                Interval { low: join(|i| &i.low), high: join(|i| &i.high) }
+                if parts.iter().all(|part| part.is_exact()) {
+                    Interval::exact(join(|i| &i.low))
+                } else {
+                    Interval::range(join(|i| &i.low), join(|i| i.high()))
+                }
             }
-            Op::Slice { axis, start, end, .. } => operand(0)
-                .map(|ends| ends.slice_axis(Axis(*axis), ndarray::Slice::from(*start..*end)).to_owned()),
+            Op::Slice { axis, start, end, .. } => {
+                operand(0).map(|ends| float::slice(ends, *axis, *start, *end))
+            }
             Op::Gather { indices, .. } => operand(0).map(|ends| ends.select(Axis(0), indices)),
             Op::Drelu { .. } | Op::DreluBounded { .. } => {
-                let x = operand(0);
-                Interval {
-                    low: x.low.mapv(|v| if v >= 0.0 { 1.0 } else { 0.0 }),
-                    high: x.high.mapv(|v| if v >= 0.0 { 1.0 } else { 0.0 }),
-                }
+                operand(0).map(|ends| ends.mapv(|v| if v >= 0.0 { 1.0 } else { 0.0 }))
             }
             Op::Polynomial { coefficients, .. } => {
                 let (value, largest) = polynomial(operand(0), coefficients);
@@ -200,10 +223,7 @@ fn input(inputs: &KnownInputs, party: &str, name: &str, shape: &[usize]) -> Resu
             got: values.shape().to_vec(),
         }),
         Some(&Known::Range { low, high }) if low.is_finite() && high.is_finite() && low <= high => {
-            Ok(Interval {
-                low: ArrayD::from_elem(IxDyn(shape), low),
-                high: ArrayD::from_elem(IxDyn(shape), high),
-            })
+            Ok(Interval::range(ArrayD::from_elem(IxDyn(shape), low), ArrayD::from_elem(IxDyn(shape), high)))
         }
         Some(&Known::Range { low, high }) => {
             Err(BoundsError::Range { party: party.into(), name: name.into(), low, high })
@@ -214,7 +234,10 @@ fn input(inputs: &KnownInputs, party: &str, name: &str, shape: &[usize]) -> Resu
 
 /// x ⊙ y elementwise (broadcasting): the least and largest corner products.
 fn elementwise_product(x: &Interval, y: &Interval, shape: &[usize]) -> Interval {
-    let corners = [&x.low * &y.low, &x.low * &y.high, &x.high * &y.low, &x.high * &y.high];
+    if x.is_exact() && y.is_exact() {
+        return Interval::exact(&x.low * &y.low);
+    }
+    let corners = [&x.low * &y.low, &x.low * y.high(), x.high() * &y.low, x.high() * y.high()];
     let mut low = ArrayD::from_elem(IxDyn(shape), f64::INFINITY);
     let mut high = ArrayD::from_elem(IxDyn(shape), f64::NEG_INFINITY);
     for corner in &corners {
@@ -223,7 +246,7 @@ fn elementwise_product(x: &Interval, y: &Interval, shape: &[usize]) -> Interval 
             *h = h.max(c);
         });
     }
-    Interval { low, high }
+    Interval::range(low, high)
 }
 
 /// A bilinear map (matmul, conv2d) of two intervals, midpoint–radius.
@@ -240,7 +263,7 @@ fn bilinear(
     let mut radius = product(&xc.mapv(f64::abs), &yr);
     radius += &product(&xr, &yc.mapv(f64::abs));
     radius += &product(&xr, &yr);
-    Interval { low: &centre - &radius, high: &centre + &radius }
+    Interval::range(&centre - &radius, &centre + &radius)
 }
 
 /// Σ c_i·x^i over the interval x, and the largest |x^i| or partial sum on
@@ -257,7 +280,7 @@ fn polynomial(x: &Interval, coefficients: &[f64]) -> (Interval, f64) {
     let mut largest: f64 = 0.0;
     let mut low = ArrayD::zeros(x.low.raw_dim());
     let mut high = ArrayD::zeros(x.low.raw_dim());
-    Zip::from(&mut low).and(&mut high).and(&x.low).and(&x.high).for_each(|l, h, &xl, &xh| {
+    Zip::from(&mut low).and(&mut high).and(&x.low).and(x.high()).for_each(|l, h, &xl, &xh| {
         let (mut sum_low, mut sum_high, mut magnitude) = (0.0, 0.0, 0.0);
         for (i, &c) in coefficients.iter().enumerate() {
             let (pl, ph) = power_range(xl, xh, i as i32);
@@ -270,7 +293,8 @@ fn polynomial(x: &Interval, coefficients: &[f64]) -> (Interval, f64) {
         largest = largest.max(magnitude);
         (*l, *h) = (sum_low, sum_high);
     });
-    (Interval { low, high }, largest)
+    let value = if x.is_exact() { Interval::exact(low) } else { Interval::range(low, high) };
+    (value, largest)
 }
 
 #[cfg(test)]

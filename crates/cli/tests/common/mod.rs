@@ -25,6 +25,10 @@ pub fn parties() -> Vec<String> {
 
 pub struct Workers {
     pub local: LocalWorkers,
+    /// The worker processes' parties (Pond's by default).
+    pub parties: Vec<String>,
+    /// `--protocol` of the jobs it launches.
+    pub protocol: &'static str,
 }
 
 impl Workers {
@@ -38,8 +42,25 @@ impl Workers {
     /// The same, with `settings` (top-level lines of the parties file, such
     /// as limits) added before the workers restart.
     pub fn with_settings(name: &str, timeout_s: f64, settings: &str) -> Workers {
+        Workers::for_protocol(name, timeout_s, settings, "pond", parties())
+    }
+
+    /// Workers for the replicated protocol: server0, server1, server2, the
+    /// owner and the client.
+    pub fn replicated(name: &str, timeout_s: f64) -> Workers {
+        let parties = ["server0", "server1", "server2", "model-owner", "prediction-client"];
+        Workers::for_protocol(name, timeout_s, "", "replicated", parties.map(String::from).to_vec())
+    }
+
+    fn for_protocol(
+        name: &str,
+        timeout_s: f64,
+        settings: &str,
+        protocol: &'static str,
+        parties: Vec<String>,
+    ) -> Workers {
         let dir = std::env::temp_dir().join(format!("blindfold-workers-{}-{name}", std::process::id()));
-        let mut local = LocalWorkers::start(&dir, Path::new(BINARY), &parties(), timeout_s).unwrap();
+        let mut local = LocalWorkers::start(&dir, Path::new(BINARY), &parties, timeout_s).unwrap();
         if !settings.is_empty() {
             let path = &local.deployment.config_path;
             let text = std::fs::read_to_string(path).unwrap();
@@ -54,9 +75,9 @@ impl Workers {
             .output()
             .unwrap();
         assert!(certs.status.success(), "{}", String::from_utf8_lossy(&certs.stderr));
-        for party in parties() {
-            local.kill(&party);
-            local.start_party(&party).unwrap();
+        for party in &parties {
+            local.kill(party);
+            local.start_party(party).unwrap();
         }
         let deployment = &local.deployment;
         for network in ["a", "c"] {
@@ -75,7 +96,7 @@ impl Workers {
             .unwrap();
         let many = ndarray::concatenate(Axis(0), &vec![images.view(); 4]).unwrap();
         ndarray_npy::write_npy(deployment.data("prediction-client").join("images.npy"), &many).unwrap();
-        Workers { local }
+        Workers { local, parties, protocol }
     }
 
     pub fn start(&mut self, party: &str) {
@@ -102,7 +123,7 @@ impl Workers {
             .unwrap();
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         let graph = blindfold_network::approval::read_graph(&file).unwrap();
-        self.local.deployment.approve(&graph, &parties()).unwrap();
+        self.local.deployment.approve(&graph, &self.parties).unwrap();
         String::from_utf8(output.stdout).unwrap().trim().to_string()
     }
 
@@ -123,7 +144,7 @@ impl Workers {
     pub fn predict(&self, network: &str, batch: usize, first: usize, out: &str) -> Command {
         let mut command = Command::new(BINARY);
         command
-            .args(["run", "--json", "--config"])
+            .args(["run", "--json", "--protocol", self.protocol, "--config"])
             .arg(&self.local.deployment.config_path)
             .args(["predict", "--model"])
             .arg(repository(&format!("models/mnist-{network}.onnx")))

@@ -281,6 +281,7 @@ fn frame_seeds() -> Vec<Vec<u8>> {
             outputs: Some("out".into()),
         },
         overflow: OverflowCheck::Accepted,
+        protocol: Default::default(),
     });
     for message in [request, Request::Start, Request::Describe { path: "t.csv".into() }, Request::Status] {
         let mut bytes = Vec::new();

@@ -48,12 +48,15 @@ const INJECTION_SHARE1: u64 = 1 << 22 | 1 << 16 | 1;
 const INJECTION_SHARE2: u64 = 1 << 22 | 1 << 16 | 2;
 
 /// Boolean replicated shares of some bit planes: server i's (b_i, b_{i+1}),
-/// each a sequence of planes of equal length.
+/// each a sequence of planes of `words` words.
 #[derive(Clone)]
 struct BitPair {
     first: Vec<u64>,
     second: Vec<u64>,
 }
+
+/// One plane of a [`BitPair`], borrowed.
+type PlaneRef<'a> = (&'a [u64], &'a [u64]);
 
 impl BitPair {
     fn zeros(words: usize) -> BitPair {
@@ -61,67 +64,61 @@ impl BitPair {
     }
 
     /// Plane `index` of planes `words` long.
-    fn plane(&self, index: usize, words: usize) -> BitPair {
+    fn plane(&self, index: usize, words: usize) -> PlaneRef<'_> {
         let range = index * words..(index + 1) * words;
-        BitPair { first: self.first[range.clone()].to_vec(), second: self.second[range].to_vec() }
+        (&self.first[range.clone()], &self.second[range])
     }
 
-    fn xor(&self, other: &BitPair) -> BitPair {
-        let xor = |a: &[u64], b: &[u64]| a.iter().zip(b).map(|(x, y)| x ^ y).collect();
-        BitPair { first: xor(&self.first, &other.first), second: xor(&self.second, &other.second) }
+    /// Writes `plane` as plane `index`.
+    fn set_plane(&mut self, index: usize, words: usize, plane: PlaneRef<'_>) {
+        let range = index * words..(index + 1) * words;
+        self.first[range.clone()].copy_from_slice(plane.0);
+        self.second[range].copy_from_slice(plane.1);
     }
 
-    fn append(&mut self, other: &BitPair) {
-        self.first.extend_from_slice(&other.first);
-        self.second.extend_from_slice(&other.second);
+    /// a ⊕ b for two planes (local).
+    fn xor(a: PlaneRef<'_>, b: PlaneRef<'_>) -> BitPair {
+        let xor = |x: &[u64], y: &[u64]| x.iter().zip(y).map(|(p, q)| p ^ q).collect();
+        BitPair { first: xor(a.0, b.0), second: xor(a.1, b.1) }
     }
 }
 
-/// Shares of a ∧ b, gate by gate over the words of `a` and `b`.
+/// Shares of a ∧ b for each gate (a pair of planes of `words` words), in
+/// gate order.
 ///
-/// Communication: one round; each server sends 8 bytes per word.
+/// Communication: one round; each server sends 8·words bytes per gate.
 fn and<R: RingElement>(
     party: &ReplicatedParty<R>,
     id: NodeId,
     server: usize,
     round: u64,
-    a: &BitPair,
-    b: &BitPair,
+    gates: &[(PlaneRef<'_>, PlaneRef<'_>)],
+    words: usize,
     communicator: &mut dyn Communicator,
 ) -> Result<BitPair> {
     let keys = party.keys();
-    let words = a.first.len();
-    let mut mask_first = vec![0u64; words];
-    let mut mask_second = vec![0u64; words];
-    Keys::stream(&keys.first, label(id, AND_ROUND + round)).fill(&mut mask_first);
-    Keys::stream(&keys.second, label(id, AND_ROUND + round)).fill(&mut mask_second);
-    let term: Vec<u64> = (0..words)
-        .map(|w| {
-            (a.first[w] & b.first[w])
-                ^ (a.first[w] & b.second[w])
-                ^ (a.second[w] & b.first[w])
-                ^ mask_first[w]
-                ^ mask_second[w]
-        })
-        .collect();
-    communicator.send(SERVERS[previous(server)], words_to_bytes(&term), Traffic::Online)?;
-    let received = communicator.receive(SERVERS[next(server)], words * 8)?;
+    let total = gates.len() * words;
+    // β_i = F(key i) ⊕ F(key i+1), then the three terms server i can form.
+    let mut term = vec![0u64; total];
+    let mut other = vec![0u64; total];
+    Keys::stream(&keys.first, label(id, AND_ROUND + round)).fill(&mut term);
+    Keys::stream(&keys.second, label(id, AND_ROUND + round)).fill(&mut other);
+    for (gate, ((a_first, a_second), (b_first, b_second))) in gates.iter().enumerate() {
+        let out = &mut term[gate * words..(gate + 1) * words];
+        let mask = &other[gate * words..(gate + 1) * words];
+        for w in 0..words {
+            out[w] ^= (a_first[w] & (b_first[w] ^ b_second[w])) ^ (a_second[w] & b_first[w]) ^ mask[w];
+        }
+    }
+    communicator.send(SERVERS[previous(server)], bytemuck::cast_slice(&term).to_vec(), Traffic::Online)?;
+    let received = communicator.receive(SERVERS[next(server)], total * 8)?;
     Ok(BitPair { first: term, second: bytes_to_words(&received) })
 }
 
-fn words_to_bytes(words: &[u64]) -> Vec<u8> {
-    words.iter().flat_map(|w| w.to_le_bytes()).collect()
-}
-
 fn bytes_to_words(bytes: &[u8]) -> Vec<u64> {
-    bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect()
-}
-
-/// A block of bits j..l of the sum: its carry out (G) and, unless it holds
-/// bit 0, whether it propagates a carry in (P).
-struct Block {
-    generate: BitPair,
-    propagate: Option<BitPair>,
+    let mut words = vec![0u64; bytes.len() / 8];
+    bytemuck::cast_slice_mut(&mut words).copy_from_slice(bytes);
+    words
 }
 
 /// The AND gates one tree level needs for `blocks` blocks, the first
@@ -227,67 +224,54 @@ pub(super) fn drelu<R: RingElement>(
             let mask = conversion_mask(&keys.second);
             let masked: Vec<u64> =
                 planes_of(sum.as_slice(), planes).iter().zip(&mask).map(|(a, b)| a ^ b).collect();
-            communicator.send(SERVERS[0], words_to_bytes(&masked), Traffic::Online)?;
+            communicator.send(SERVERS[0], bytemuck::cast_slice(&masked).to_vec(), Traffic::Online)?;
             BitPair { first: masked, second: mask }
         }
         _ => BitPair { first: conversion_mask(&keys.first), second: zeros() },
     };
 
-    // 2. The carry into bit m − 1.
+    // 2. The carry into bit m − 1: generates, then the tree. Block b of a
+    // level is plane b of `generate` and of `propagate` (block 0 holds bit
+    // 0 and its P is never read).
     let top = planes - 1;
-    let leaves = top;
-    let mut round = 0;
-    let generates = {
-        let low = |pair: &BitPair| BitPair {
-            first: pair.first[..leaves * words].to_vec(),
-            second: pair.second[..leaves * words].to_vec(),
-        };
-        and(party, id, server, round, &low(&u), &low(&v), communicator)?
+    let mut blocks = top;
+    let gates: Vec<_> = (0..blocks).map(|j| (u.plane(j, words), v.plane(j, words))).collect();
+    let mut generate = and(party, id, server, 0, &gates, words, communicator)?;
+    let mut propagate = BitPair {
+        first: u.first.iter().zip(&v.first).map(|(a, b)| a ^ b).collect(),
+        second: u.second.iter().zip(&v.second).map(|(a, b)| a ^ b).collect(),
     };
-    round += 1;
-    let propagates = u.xor(&v);
-    let mut blocks: Vec<Block> = (0..leaves)
-        .map(|j| Block {
-            generate: generates.plane(j, words),
-            propagate: (j > 0).then(|| propagates.plane(j, words)),
-        })
-        .collect();
-    while blocks.len() > 1 {
-        let mut lefts = BitPair::zeros(0);
-        let mut rights = BitPair::zeros(0);
-        for pair in blocks.chunks(2).filter(|pair| pair.len() == 2) {
-            let (low, high) = (&pair[0], &pair[1]);
-            let high_propagate = high.propagate.as_ref().expect("only the lowest block lacks P");
-            lefts.append(high_propagate);
-            rights.append(&low.generate);
-            if let Some(low_propagate) = &low.propagate {
-                lefts.append(high_propagate);
-                rights.append(low_propagate);
-            }
-        }
-        let products = and(party, id, server, round, &lefts, &rights, communicator)?;
+    let mut round = 1;
+    while blocks > 1 {
+        let pairs = blocks / 2;
+        // (G, P)_hi ∘ (G, P)_lo: P_hi ∧ G_lo for every pair, P_hi ∧ P_lo for
+        // all but the lowest.
+        let gates: Vec<_> = (0..pairs)
+            .map(|t| (propagate.plane(2 * t + 1, words), generate.plane(2 * t, words)))
+            .chain((1..pairs).map(|t| (propagate.plane(2 * t + 1, words), propagate.plane(2 * t, words))))
+            .collect();
+        let products = and(party, id, server, round, &gates, words, communicator)?;
         round += 1;
-        let mut gate = 0;
-        let mut next_blocks = Vec::with_capacity(blocks.len().div_ceil(2));
-        for pair in blocks.chunks(2) {
-            if pair.len() == 1 {
-                next_blocks
-                    .push(Block { generate: pair[0].generate.clone(), propagate: pair[0].propagate.clone() });
-                continue;
+        let after = blocks.div_ceil(2);
+        let mut next_generate = BitPair::zeros(after * words);
+        let mut next_propagate = BitPair::zeros(after * words);
+        for t in 0..pairs {
+            let combined = BitPair::xor(generate.plane(2 * t + 1, words), products.plane(t, words));
+            next_generate.set_plane(t, words, combined.plane(0, words));
+            if t > 0 {
+                next_propagate.set_plane(t, words, products.plane(pairs + t - 1, words));
             }
-            let (low, high) = (&pair[0], &pair[1]);
-            let generate = high.generate.xor(&products.plane(gate, words));
-            gate += 1;
-            let propagate = low.propagate.as_ref().map(|_| {
-                gate += 1;
-                products.plane(gate - 1, words)
-            });
-            next_blocks.push(Block { generate, propagate });
         }
-        blocks = next_blocks;
+        if blocks % 2 == 1 {
+            next_generate.set_plane(pairs, words, generate.plane(blocks - 1, words));
+            next_propagate.set_plane(pairs, words, propagate.plane(blocks - 1, words));
+        }
+        generate = next_generate;
+        propagate = next_propagate;
+        blocks = after;
     }
-    let carry = blocks.pop().map(|block| block.generate).unwrap_or_else(|| BitPair::zeros(words));
-    let sign = u.plane(top, words).xor(&v.plane(top, words)).xor(&carry);
+    let top_bits = BitPair::xor(u.plane(top, words), v.plane(top, words));
+    let sign = BitPair::xor(top_bits.plane(0, words), generate.plane(0, words));
 
     // 3. Bit injection: DReLU = 1 − (b0 + c − 2·b0·c).
     let ring_bits = |plane: &[u64]| -> RingTensor<R> {
