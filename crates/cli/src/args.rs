@@ -105,6 +105,9 @@ pub enum Command {
         /// Print one JSON record (docs/benchmarks.md's train format).
         #[arg(long)]
         json: bool,
+        /// The secret-sharing protocol: pond or replicated.
+        #[arg(long, default_value = "pond", value_parser = secure_protocol)]
+        protocol: Protocol,
     },
     /// Serve as one party of a deployment: accept the peers and operators
     /// the parties file names (mutual TLS), run the sessions operators

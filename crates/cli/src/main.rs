@@ -62,8 +62,11 @@ fn run(cli: Cli) -> Result<(), CliError> {
             accept_overflow_risk,
             out,
             json,
+            protocol,
         } => {
-            let mut request = train::TrainRequest::new(training.config(data.kind), &data.label_column);
+            let mut config = training.config(data.kind);
+            config.protocol = protocol;
+            let mut request = train::TrainRequest::new(config, &data.label_column);
             request.classes = training.classes.map(|c| c as usize);
             request.standardize = !no_standardize;
             request.scale = scale;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use blindfold_jobs::JobError;
 use blindfold_jobs::predict::{FilePrediction, PredictFiles, PredictOptions, predict, predict_files};
+use blindfold_runtime::Protocol;
 
 /// The binary's allocator and settings: batches of CNN comparisons move GBs.
 #[global_allocator]
@@ -33,7 +34,14 @@ fn request_for(network: &str, input: &str, labels: &str, limit: usize) -> Predic
 
 /// Pond at batch 100, beside the plaintext model.
 fn run(files: &PredictFiles) -> Result<FilePrediction, JobError> {
-    predict_files(files, &PredictOptions { batch: 100, compare_plaintext: true, ..PredictOptions::default() })
+    run_under(Protocol::Pond, files)
+}
+
+/// `protocol` at batch 100, beside the plaintext model.
+fn run_under(protocol: Protocol, files: &PredictFiles) -> Result<FilePrediction, JobError> {
+    let options =
+        PredictOptions { batch: 100, compare_plaintext: true, protocol, ..PredictOptions::default() };
+    predict_files(files, &options)
 }
 
 #[test]
@@ -64,13 +72,25 @@ fn shared(path: &str) -> String {
 /// `labels`, and checks docs/benchmarks.md's bar: agreement with the
 /// plaintext ONNX model on at least 99.9%, accuracy within 0.1 points of
 /// the plaintext accuracy.
-fn check_test_set(network: &str, (images, labels): (&str, &str), limit: usize) {
+fn check_test_set(network: &str, files: (&str, &str), limit: usize) {
+    check_test_set_under(Protocol::Pond, network, files, limit, 0.999);
+}
+
+/// [`check_test_set`] under `protocol`, with agreement at least `agreement`.
+fn check_test_set_under(
+    protocol: Protocol,
+    network: &str,
+    (images, labels): (&str, &str),
+    limit: usize,
+    agreement_bar: f64,
+) {
     blindfold_jobs::allocator::keep_freed_memory();
-    let outcome = run(&request_for(network, images, labels, limit)).unwrap();
+    let outcome = run_under(protocol, &request_for(network, images, labels, limit)).unwrap();
     let agreement = outcome.plaintext_agreement.unwrap();
     let (private, plaintext) = (outcome.accuracy.unwrap(), outcome.plaintext_accuracy.unwrap());
     eprintln!(
-        "network {network}, {} images: private accuracy {:.2}%, plaintext {:.2}%, agreement {:.2}% ({:.1} s)",
+        "{} network {network}, {} images: private accuracy {:.2}%, plaintext {:.2}%, agreement {:.2}% ({:.1} s)",
+        protocol.name(),
         outcome.classes.len(),
         private * 100.0,
         plaintext * 100.0,
@@ -78,7 +98,7 @@ fn check_test_set(network: &str, (images, labels): (&str, &str), limit: usize) {
         outcome.prediction.wall_s
     );
     assert_eq!(outcome.classes.len(), limit);
-    assert!(agreement >= 0.999, "network {network}: agreement {agreement}");
+    assert!(agreement >= agreement_bar, "network {network}: agreement {agreement}");
     assert!(
         (private - plaintext).abs() <= 0.001,
         "network {network}: accuracy {private} vs plaintext {plaintext}"
@@ -105,6 +125,29 @@ fn the_full_test_set_agrees_with_the_plaintext_model() {
     let full = (shared("mnist/t10k-images.idx3-ubyte.gz"), shared("mnist/t10k-labels.idx1-ubyte.gz"));
     for network in ["a", "b", "c", "d"] {
         check_test_set(network, (&full.0, &full.1), 10_000);
+    }
+}
+
+/// The replicated protocol on 500 sample test images through each network:
+/// every class equal to the plaintext model's.
+#[test]
+fn under_the_replicated_protocol_five_hundred_test_images_agree_with_the_plaintext_model() {
+    let sample =
+        ("data/mnist/t10k-sample-images.idx3-ubyte.gz", "data/mnist/t10k-sample-labels.idx1-ubyte.gz");
+    for network in ["a", "b", "c", "d"] {
+        check_test_set_under(Protocol::Replicated, network, sample, 500, 1.0);
+    }
+}
+
+/// The whole test set under the replicated protocol: 100% agreement
+/// (`cargo test --release -p blindfold-jobs --test predict -- --ignored
+/// --nocapture`).
+#[test]
+#[ignore = "needs the full MNIST test set in ../shared/data/mnist; minutes in release"]
+fn under_the_replicated_protocol_the_full_test_set_agrees_with_the_plaintext_model() {
+    let full = (shared("mnist/t10k-images.idx3-ubyte.gz"), shared("mnist/t10k-labels.idx1-ubyte.gz"));
+    for network in ["a", "b", "c", "d"] {
+        check_test_set_under(Protocol::Replicated, network, (&full.0, &full.1), 10_000, 1.0);
     }
 }
 

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use blindfold_jobs::input::read_array;
 use blindfold_ml::training::{self, DenseModel, ModelKind, TrainingConfig};
-use blindfold_runtime::SessionOptions;
+use blindfold_runtime::{Protocol, SessionOptions};
 use ndarray::{Array2, Axis};
 
 /// The first `rows` images of a split: from the shipped sample when it
@@ -59,6 +59,19 @@ fn train(
     rate: f64,
     test_rows: usize,
 ) -> (f64, f64) {
+    train_under(Protocol::Pond, kind, rows, epochs, batch, rate, test_rows)
+}
+
+/// [`train`] under `protocol`.
+fn train_under(
+    protocol: Protocol,
+    kind: ModelKind,
+    rows: usize,
+    epochs: usize,
+    batch: usize,
+    rate: f64,
+    test_rows: usize,
+) -> (f64, f64) {
     let (x, y) = mnist("train", rows);
     let mut one_hot = Array2::zeros((rows, 10));
     for (row, &label) in y.iter().enumerate() {
@@ -69,12 +82,14 @@ fn train(
     config.epochs = epochs;
     config.batch_size = batch;
     config.learning_rate = rate;
+    config.protocol = protocol;
     let run = training::train_with_twin(&config, &data, SessionOptions::default()).unwrap();
     let (test_x, test_y) = mnist("t10k", test_rows);
     let (a, b) = (accuracy(&run.private, &test_x, &test_y), accuracy(&run.twin, &test_x, &test_y));
     let (seconds, report) = (run.private_s, &run.session.report);
     eprintln!(
-        "{kind:?} on {rows} images, {epochs} epoch(s), batch {batch}: test accuracy private {:.2}%, plaintext twin {:.2}% ({seconds:.1} s, {} bytes, {} rounds)",
+        "{} {kind:?} on {rows} images, {epochs} epoch(s), batch {batch}: test accuracy private {:.2}%, plaintext twin {:.2}% ({seconds:.1} s, {} bytes, {} rounds)",
+        protocol.name(),
         a * 100.0,
         b * 100.0,
         report.bytes_sent + report.offline_bytes_sent,
@@ -95,6 +110,16 @@ fn the_mlp_on_a_sample_matches_its_twin() {
     let (private, twin) = train(ModelKind::Mlp { hidden: vec![128, 128] }, 512, 1, 64, 0.1, 1000);
     assert!((private - twin).abs() <= 0.015, "{private} vs {twin}");
     assert!(private > 0.3, "{private}");
+}
+
+#[test]
+fn under_the_replicated_protocol_both_match_their_twins_too() {
+    let (private, twin) =
+        train_under(Protocol::Replicated, ModelKind::LogisticRegression, 1024, 1, 64, 0.5, 1000);
+    assert!((private - twin).abs() <= 0.01, "{private} vs {twin}");
+    let mlp = ModelKind::Mlp { hidden: vec![128, 128] };
+    let (private, twin) = train_under(Protocol::Replicated, mlp, 512, 1, 64, 0.1, 1000);
+    assert!((private - twin).abs() <= 0.015, "{private} vs {twin}");
 }
 
 /// All 60,000 training images: `cargo test --release -p blindfold-jobs --test

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use blindfold_ir::{GraphBuilder, GraphError, Inputs, Ring};
-use blindfold_runtime::{RuntimeError, Session};
+use blindfold_runtime::{Protocol, RuntimeError, Session};
 use ndarray::{Array1, Array2, Axis};
 
 use crate::training::DenseModel;
@@ -46,10 +46,13 @@ pub struct OwnerColumns<'a> {
 }
 
 /// The pooled mean and standard deviation of every column of the owners'
-/// `features` (and of their `labels`, if given), computed under Pond:
+/// `features` (and of their `labels`, if given), computed under `protocol`:
 /// each owner's sums and sums of squares are shared and added; every owner
 /// receives only the totals. One session; 2·(d + 1) values per owner.
-pub fn pooled_statistics(owners: &[OwnerColumns<'_>]) -> Result<Statistics, StandardizeError> {
+pub fn pooled_statistics(
+    owners: &[OwnerColumns<'_>],
+    protocol: Protocol,
+) -> Result<Statistics, StandardizeError> {
     let first = owners.first().ok_or(StandardizeError::NoOwners)?;
     let width = first.features.ncols() + usize::from(first.labels.is_some());
     let mut g = GraphBuilder::with_ring(Ring::Z128);
@@ -78,7 +81,7 @@ pub fn pooled_statistics(owners: &[OwnerColumns<'_>]) -> Result<Statistics, Stan
     for owner in owners {
         g.output(&owner.owner, "pooled-sums", total)?;
     }
-    let result = Session::new(g.finish()).run(inputs)?;
+    let result = Session::new(g.finish()).protocol(protocol).run(inputs)?;
     let sums = result.output(&first.owner, "pooled-sums").expect("every owner receives the sums");
     let n: f64 = owners.iter().map(|o| o.features.nrows()).sum::<usize>() as f64;
     let mean: Array1<f64> = (0..width).map(|j| sums[[0, j]] / n).collect();
@@ -138,7 +141,7 @@ mod tests {
             OwnerColumns { owner: "a".into(), features: &a, labels: Some(&labels_a) },
             OwnerColumns { owner: "b".into(), features: &b, labels: Some(&labels_b) },
         ];
-        let stats = pooled_statistics(&owners).unwrap();
+        let stats = pooled_statistics(&owners, Protocol::Pond).unwrap();
         let expect = |values: [f64; 3], j: usize| {
             let mean = values.iter().sum::<f64>() / 3.0;
             let std = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 3.0).sqrt();

@@ -98,6 +98,9 @@ pub struct TrainingConfig {
     /// magnitude (standardised data, logits and activations are far
     /// below), at 55 DCF levels instead of 127 in Z_2^128.
     pub comparison_bits: Option<u32>,
+    /// The secret-sharing protocol the training runs under (Pond or
+    /// replicated).
+    pub protocol: Protocol,
 }
 
 impl TrainingConfig {
@@ -119,6 +122,7 @@ impl TrainingConfig {
             reveal_loss: false,
             seed: 2026,
             comparison_bits: Some(fractional_bits + 24),
+            protocol: Protocol::Pond,
         }
     }
 
@@ -584,7 +588,8 @@ pub(crate) fn run_both(
         inputs.extend(crate::dp_sgd::noise_inputs(dp, noise)?);
     }
     let started = std::time::Instant::now();
-    let session = Session::new(graph.clone()).options(options).run(inputs.clone())?;
+    let session =
+        Session::new(graph.clone()).protocol(config.protocol).options(options).run(inputs.clone())?;
     let private_s = started.elapsed().as_secs_f64();
     let started = std::time::Instant::now();
     let twin = Session::new(graph.clone()).protocol(Protocol::PlaintextFloat).run(inputs)?;

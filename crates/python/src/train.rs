@@ -10,7 +10,7 @@ use blindfold_ir::Ring;
 use blindfold_jobs::input::{Header, Table, read_table};
 use blindfold_jobs::train::{DataSource, TrainRequest, TrainingProgress, train as train_tables};
 use blindfold_ml::training::{ModelKind, SigmoidMethod, TrainingConfig};
-use blindfold_runtime::OverflowPolicy;
+use blindfold_runtime::{OverflowPolicy, Protocol};
 use numpy::PyReadonlyArrayDyn;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
@@ -53,7 +53,7 @@ fn table(owner: &str, value: &Bound<'_, PyAny>) -> PyResult<(String, Table)> {
     kind, data, label, test = None, epochs = 10, batch_size = 32, learning_rate = 0.1, classes = None,
     hidden = vec![128, 128], ring = "z128", sigmoid = "clamped", comparison_bits = None, reveal_loss = false,
     standardize = true, progress = false, accept_overflow = false, model = None, momentum = 0.0,
-    dp_noise_multiplier = None, max_grad_norm = 1.0, dp_delta = 1e-5
+    dp_noise_multiplier = None, max_grad_norm = 1.0, dp_delta = 1e-5, protocol = "pond"
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn train<'py>(
@@ -79,7 +79,17 @@ pub fn train<'py>(
     dp_noise_multiplier: Option<f64>,
     max_grad_norm: f64,
     dp_delta: f64,
+    protocol: &str,
 ) -> PyResult<(Bound<'py, PyBytes>, String)> {
+    let protocol = match crate::builder::protocol(protocol)? {
+        secure @ (Protocol::Pond | Protocol::Replicated) => secure,
+        other => {
+            return Err(value_error(format!(
+                "protocol '{}': training runs under pond or replicated",
+                other.name()
+            )));
+        }
+    };
     // "onnx": the architecture (and initial weights) of `model`.
     let architecture = match (kind, model) {
         ("onnx", Some(bytes)) => Some(bytes),
@@ -111,6 +121,7 @@ pub fn train<'py>(
         None => None,
     };
     let mut config = TrainingConfig::new(kind);
+    config.protocol = protocol;
     config.epochs = epochs;
     config.batch_size = batch_size;
     config.learning_rate = learning_rate;

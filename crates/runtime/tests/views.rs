@@ -11,6 +11,7 @@
 //!   sessions (a reused mask would make them equal, or differ by a
 //!   constant).
 //!
+//! Both protocols: Pond's two servers, and the replicated protocol's three.
 //! Every party runs as a thread over the in-process transport, each
 //! endpoint wrapped so that what its party receives is recorded.
 
@@ -22,15 +23,15 @@ use std::time::{Duration, Instant};
 
 use blindfold_ir::{Conv2dGeometry, Graph, GraphBuilder, Op};
 use blindfold_protocols::Traffic;
-use blindfold_runtime::Session;
 use blindfold_runtime::transport::in_process::{InProcessEndpoint, network};
 use blindfold_runtime::transport::{Endpoint, Message, TransportError};
+use blindfold_runtime::{Protocol, Session};
 use common::random;
 use ndarray::ArrayD;
 
 const A: &str = "alice";
 const B: &str = "bob";
-const SERVERS: [&str; 2] = ["server0", "server1"];
+const SERVERS: [&str; 3] = ["server0", "server1", "server2"];
 
 /// What one party received: (from, node, traffic, payload).
 type Received = Vec<(String, u32, Traffic, Vec<u8>)>;
@@ -60,8 +61,12 @@ impl Endpoint for Recording {
 
 /// Runs `graph` once on `inputs` (party → name → value); returns what each
 /// server received.
-fn views(graph: &Graph, inputs: &BTreeMap<String, Vec<(String, ArrayD<f64>)>>) -> BTreeMap<String, Received> {
-    let session = Session::new(graph.clone());
+fn views(
+    protocol: Protocol,
+    graph: &Graph,
+    inputs: &BTreeMap<String, Vec<(String, ArrayD<f64>)>>,
+) -> BTreeMap<String, Received> {
+    let session = Session::new(graph.clone()).protocol(protocol);
     let parties = session.parties().unwrap();
     let id = blindfold_runtime::session_id();
     let started = Instant::now();
@@ -114,10 +119,15 @@ const CRITICAL: f64 = 375.0;
 /// Bytes each server received in each op, over `runs` sessions.
 type Pooled = BTreeMap<(String, u32), (Vec<usize>, Vec<u8>)>;
 
-fn pooled(graph: &Graph, inputs: &BTreeMap<String, Vec<(String, ArrayD<f64>)>>, runs: usize) -> Pooled {
+fn pooled(
+    protocol: Protocol,
+    graph: &Graph,
+    inputs: &BTreeMap<String, Vec<(String, ArrayD<f64>)>>,
+    runs: usize,
+) -> Pooled {
     let mut pooled: Pooled = BTreeMap::new();
     for _ in 0..runs {
-        for (server, received) in views(graph, inputs) {
+        for (server, received) in views(protocol, graph, inputs) {
             let mut sizes: BTreeMap<u32, usize> = BTreeMap::new();
             for (_, op, _, payload) in received {
                 *sizes.entry(op).or_default() += payload.len();
@@ -170,13 +180,24 @@ fn graph(op: &str, rows: usize, columns: usize) -> Graph {
 }
 
 fn assert_views_do_not_depend_on_the_secrets(op: &str) {
+    for protocol in [Protocol::Pond, Protocol::Replicated] {
+        assert_views_under(protocol, op);
+    }
+}
+
+fn assert_views_under(protocol: Protocol, op: &str) {
     let (rows, columns) = (4, 16);
     let graph = graph(op, rows, columns);
     let zeros = ArrayD::zeros(vec![rows, columns]);
     let first = two_party_inputs(zeros.clone(), zeros);
     let second = two_party_inputs(random(&[rows, columns], 1000.0, 1), random(&[rows, columns], 3.0, 2));
     let runs = 60;
-    let (views_first, views_second) = (pooled(&graph, &first, runs), pooled(&graph, &second, runs));
+    let (views_first, views_second) =
+        (pooled(protocol, &graph, &first, runs), pooled(protocol, &graph, &second, runs));
+    let servers =
+        views_first.keys().map(|(server, _)| server.as_str()).collect::<std::collections::BTreeSet<_>>();
+    let expected: &[&str] = if protocol == Protocol::Pond { &SERVERS[..2] } else { &SERVERS };
+    assert_eq!(servers.into_iter().collect::<Vec<_>>(), expected, "{op}: the servers that received");
     assert_eq!(views_first.keys().collect::<Vec<_>>(), views_second.keys().collect::<Vec<_>>(), "{op}");
     for ((server, node), (sizes, bytes)) in &views_first {
         let (other_sizes, other_bytes) = &views_second[&(server.clone(), *node)];
@@ -188,8 +209,8 @@ fn assert_views_do_not_depend_on_the_secrets(op: &str) {
             graph.nodes()[*node as usize].op.name()
         );
     }
-    // Truncation is local: no node that only truncates sends anything.
-    for (index, node) in graph.nodes().iter().enumerate() {
+    // Pond's truncation is local: no node that only truncates sends anything.
+    for (index, node) in graph.nodes().iter().enumerate().filter(|_| protocol == Protocol::Pond) {
         if matches!(node.op, Op::Truncate { .. }) {
             assert!(views_first.keys().all(|(_, n)| *n != index as u32), "{op}: truncation sent bytes");
         }
@@ -244,7 +265,15 @@ fn correlation(a: &[f64], b: &[f64]) -> f64 {
 
 #[test]
 fn no_mask_serves_two_values() {
-    for op in ["mul", "matmul", "relu"] {
+    // Pond: the openings between its servers; replicated: what each
+    // server receives from its successor (re-sharings, AND gates).
+    let pond = [("server0", "server1"), ("server1", "server0")];
+    let replicated = [("server0", "server1"), ("server1", "server2"), ("server2", "server0")];
+    for (protocol, op) in [Protocol::Pond, Protocol::Replicated]
+        .into_iter()
+        .flat_map(|protocol| ["mul", "matmul", "relu"].map(|op| (protocol, op)))
+    {
+        let pairs: &[(&str, &str)] = if protocol == Protocol::Pond { &pond } else { &replicated };
         let (rows, columns) = (4, 16);
         let graph = graph(op, rows, columns);
         // Every element of x equal, and of y: a reused mask would show.
@@ -255,8 +284,8 @@ fn no_mask_serves_two_values() {
         let runs = 200;
         let mut first_words: BTreeMap<(String, u32), Vec<(f64, f64)>> = BTreeMap::new();
         for _ in 0..runs {
-            let views = views(&graph, &same);
-            for (server, other) in [("server0", "server1"), ("server1", "server0")] {
+            let views = views(protocol, &graph, &same);
+            for &(server, other) in pairs {
                 for (node, words) in openings(&views[server], other) {
                     let mut distinct = words.clone();
                     distinct.sort_unstable();

@@ -314,7 +314,7 @@ pub fn train(
                 labels: regression.then_some(y),
             })
             .collect();
-        Some(pooled_statistics(&pooled)?)
+        Some(pooled_statistics(&pooled, request.config.protocol)?)
     } else {
         None
     };

@@ -96,6 +96,7 @@ def train(
     dp_noise_multiplier: Optional[float] = None,
     max_grad_norm: float = 1.0,
     dp_delta: float = 1e-5,
+    protocol: str = "pond",
 ) -> Tuple[bytes, str]: ...
 
 class PublicKey:

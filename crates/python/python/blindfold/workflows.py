@@ -59,7 +59,8 @@ def predict(
     ``batch`` inputs go in each session (100 by default), with a progress
     bar on ``sys.stderr`` when ``progress`` (default: when it is a
     terminal). More than ``max_rows`` rows are refused unless ``max_rows``
-    is raised. ``protocol="plaintext-f64"`` runs the model in the clear,
+    is raised. ``protocol="replicated"`` runs it among three servers with
+    replicated shares (no producer); ``protocol="plaintext-f64"`` runs the model in the clear,
     for comparison (``"plaintext-fixed"``: Pond's fixed point in the
     clear). A model whose values could overflow fixed point on ``x`` raises
     ``OverflowError`` naming the node, unless ``accept_overflow=True``.
@@ -201,12 +202,14 @@ def train(
     dp_noise_multiplier: Optional[float] = None,
     max_grad_norm: float = 1.0,
     dp_delta: float = 1e-5,
+    protocol: str = "pond",
 ) -> TrainResult:
     """Trains ``kind`` (``"linreg"``, ``"logreg"`` or ``"mlp"``; or
     ``"onnx"`` with ``model``, an ONNX model whose architecture and weights
     are trained, on raw columns, and returned as the same architecture) with SGD
-    under Pond on the rows of several data owners, every party in this
-    process; only the model owner gets the model.
+    under Pond (or ``protocol="replicated"``: three servers, no producer)
+    on the rows of several data owners, every party in this process; only
+    the model owner gets the model.
 
     ``data`` maps each owner to its rows: a CSV path (a header row; then
     ``labels`` names the label column), a pandas DataFrame (``labels``
@@ -250,5 +253,6 @@ def train(
         None if dp_noise_multiplier is None else float(dp_noise_multiplier),
         float(max_grad_norm),
         float(dp_delta),
+        protocol,
     )
     return TrainResult(model=bytes(model), metrics=json.loads(metrics))
