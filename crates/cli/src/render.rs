@@ -37,16 +37,30 @@ fn showing(shown: usize, total: usize, what: &str) -> String {
     if shown < total { format!("showing {shown} of {total} {what}") } else { format!("all {total} {what}") }
 }
 
-/// A private prediction, as text.
-pub fn prediction_text(outcome: &FilePrediction) -> String {
-    let p = &outcome.prediction;
-    let mut text = String::new();
-    let protocol = match p.protocol {
+/// How the text names a protocol.
+fn protocol_name(protocol: Protocol) -> &'static str {
+    match protocol {
         Protocol::Pond => "Pond",
         Protocol::Replicated => "replicated secret sharing among three servers",
         Protocol::PlaintextFixed => "Pond's fixed point in the clear (plaintext-fixed)",
         Protocol::PlaintextFloat => "f64 in the clear (plaintext-f64)",
-    };
+    }
+}
+
+/// What the input-independent bytes are: Pond's producer material, the
+/// replicated servers' key setup.
+fn offline_name(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Replicated => "of key setup (no producer)",
+        _ => "of producer material",
+    }
+}
+
+/// A private prediction, as text.
+pub fn prediction_text(outcome: &FilePrediction) -> String {
+    let p = &outcome.prediction;
+    let mut text = String::new();
+    let protocol = protocol_name(p.protocol);
     let _ = writeln!(text, "blindfold: private prediction with {protocol} (all parties in this process)");
     let _ = writeln!(
         text,
@@ -102,11 +116,12 @@ pub fn prediction_text(outcome: &FilePrediction) -> String {
     }
     let _ = write!(
         text,
-        "\ntime {:.3} s ({:.2} ms per input), {} online + {} of producer material, {} rounds per batch",
+        "\ntime {:.3} s ({:.2} ms per input), {} online + {} {}, {} rounds per batch",
         p.wall_s,
         p.wall_s * 1e3 / p.inputs.max(1) as f64,
         bytes(p.bytes_sent),
         bytes(p.offline_bytes),
+        offline_name(p.protocol),
         p.rounds
     );
     text
@@ -155,7 +170,11 @@ pub fn paillier_text(p: &PaillierPrediction) -> String {
 /// A training run, as text.
 pub fn training_text(o: &TrainOutcome, out: Option<&std::path::Path>) -> String {
     let mut text = String::new();
-    let _ = writeln!(text, "blindfold: private training with Pond (all parties in this process)");
+    let _ = writeln!(
+        text,
+        "blindfold: private training with {} (all parties in this process)",
+        protocol_name(o.protocol)
+    );
     let owners: Vec<String> = o.owners.iter().map(|(owner, rows)| format!("{owner} ({rows} rows)")).collect();
     let _ = writeln!(
         text,
@@ -190,7 +209,7 @@ pub fn training_text(o: &TrainOutcome, out: Option<&std::path::Path>) -> String 
     if let (Some(rows), Some((private, twin))) = (o.test_rows, o.test_metric) {
         let what = if o.regression { "R²" } else { "accuracy" };
         let _ = writeln!(text, "\ntest {what} on {rows} rows:");
-        let _ = writeln!(text, "  private (Pond)              {private:.4}");
+        let _ = writeln!(text, "  private ({:<10})        {private:.4}", o.protocol.name());
         let _ = writeln!(text, "  plaintext twin (f64)        {twin:.4}");
     }
     if let Some(out) = out {
@@ -198,11 +217,12 @@ pub fn training_text(o: &TrainOutcome, out: Option<&std::path::Path>) -> String 
     }
     let _ = write!(
         text,
-        "\ntime {:.2} s (plaintext twin {:.3} s), {} online + {} of producer material, {} rounds",
+        "\ntime {:.2} s (plaintext twin {:.3} s), {} online + {} {}, {} rounds",
         o.wall_s,
         o.plaintext_s,
         bytes(o.bytes_sent),
         bytes(o.offline_bytes),
+        offline_name(o.protocol),
         o.rounds
     );
     text

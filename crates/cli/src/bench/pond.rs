@@ -11,7 +11,7 @@
 use blindfold_ir::Graph;
 use blindfold_ml::{private_matmul, seed_network};
 use blindfold_protocols::{Inputs, float};
-use blindfold_runtime::{OfflinePhase, Protocol, RuntimeError, Session, SessionOptions};
+use blindfold_runtime::{OfflinePhase, OverflowPolicy, Protocol, RuntimeError, Session, SessionOptions};
 
 use blindfold_jobs::{JobError, Result};
 
@@ -44,13 +44,16 @@ pub(crate) fn measure(
     inputs: Inputs,
     runs: usize,
 ) -> Result<Record> {
-    measure_with(Protocol::Pond, suite, name, batch, graph, inputs, runs)
+    measure_with(Protocol::Pond, OverflowPolicy::Refuse, suite, name, batch, graph, inputs, runs)
 }
 
 /// [`measure`] under `protocol` (Pond or replicated; the replicated
-/// protocol has no producer, so its online time is its whole time).
+/// protocol has no producer, so its online time is its whole time), with
+/// the overflow check's `overflow` policy.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn measure_with(
     protocol: Protocol,
+    overflow: OverflowPolicy,
     suite: &'static str,
     name: &str,
     batch: Option<usize>,
@@ -58,10 +61,14 @@ pub(crate) fn measure_with(
     inputs: Inputs,
     runs: usize,
 ) -> Result<Record> {
-    let overlapped = Session::new(graph.clone()).protocol(protocol);
-    let separate = Session::new(graph.clone())
+    let overlapped = Session::new(graph.clone())
         .protocol(protocol)
-        .options(SessionOptions { offline_phase: OfflinePhase::Separate, ..SessionOptions::default() });
+        .options(SessionOptions { overflow, ..SessionOptions::default() });
+    let separate = Session::new(graph.clone()).protocol(protocol).options(SessionOptions {
+        offline_phase: OfflinePhase::Separate,
+        overflow,
+        ..SessionOptions::default()
+    });
     // One checked run first: its report gives the bytes and rounds.
     let report = overlapped.run(inputs.clone())?.report;
     let mut failure = None;

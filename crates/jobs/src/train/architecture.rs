@@ -66,6 +66,7 @@ pub(super) fn train(
     let rows = owners.iter().map(|(_, r)| r).sum();
     let report = &run.session.report;
     Ok(TrainOutcome {
+        protocol: config.protocol,
         kind: config.kind.clone(),
         rows,
         epochs: config.epochs,

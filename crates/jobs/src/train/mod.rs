@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
-use blindfold_ir::parties::{MODEL_OWNER, PRODUCER, SERVERS};
+use blindfold_ir::parties::{MODEL_OWNER, PRODUCER, SERVER2, SERVERS};
 use blindfold_ml::metrics::{accuracy, r_squared};
 use blindfold_ml::standardize::{OwnerColumns, pooled_statistics};
 use blindfold_ml::training::{self, DenseModel, ModelKind, TrainingConfig};
 use blindfold_onnx::{OutputActivation, dense_model};
-use blindfold_runtime::{OutputHook, OverflowPolicy, ProgressHook, SessionOptions};
+use blindfold_runtime::{OutputHook, OverflowPolicy, ProgressHook, Protocol, SessionOptions};
 use ndarray::{Array1, Array2, ArrayD, Axis};
 use serde_json::{Value, json};
 
@@ -148,6 +148,8 @@ pub struct TrainOutcome {
     pub regression: bool,
     /// DP-SGD's guarantee, when trained with it.
     pub privacy: Option<PrivacyReport>,
+    /// The protocol it trained under.
+    pub protocol: Protocol,
 }
 
 /// What DP-SGD guarantees for the released model ([`blindfold_ml::privacy`]).
@@ -201,7 +203,7 @@ impl TrainOutcome {
         };
         json!({
             "model_kind": kind,
-            "protocol": "pond",
+            "protocol": o.protocol.name(),
             "rows": o.rows,
             "epochs": o.epochs,
             "test_accuracy": pick(true, false),
@@ -239,10 +241,10 @@ pub fn train(
     if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
         return Err(JobError::Invalid(format!("data owner '{}' is named twice", pair[0])));
     }
-    let reserved = [SERVERS[0], SERVERS[1], PRODUCER, MODEL_OWNER];
+    let reserved = [SERVERS[0], SERVERS[1], SERVER2, PRODUCER, MODEL_OWNER];
     if let Some(name) = names.iter().find(|n| reserved.contains(n)) {
         return Err(JobError::Invalid(format!(
-            "a data owner may not be named '{name}' (server0, server1, producer and model-owner are taken)"
+            "a data owner may not be named '{name}' (server0, server1, server2, producer and model-owner are taken)"
         )));
     }
     // Every owner's columns agree before anything is shared.
@@ -349,6 +351,7 @@ pub fn train(
     let rows = owner_rows.iter().map(|(_, r)| r).sum();
     let report = &run.session.report;
     Ok(TrainOutcome {
+        protocol: config.protocol,
         kind: kind.clone(),
         rows,
         epochs: config.epochs,
