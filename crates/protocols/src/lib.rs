@@ -16,6 +16,7 @@ mod error;
 mod executor;
 pub mod float;
 pub mod headroom;
+mod party;
 pub mod plaintext;
 pub mod polynomial;
 pub mod pond;

@@ -185,6 +185,18 @@ pub fn inputs(values: Vec<(&str, &str, ArrayD<f64>)>) -> Inputs {
     inputs
 }
 
+/// DReLU of party "a"'s shared integers `x`, compared on `domain_bits`
+/// (`None`: the whole ring), revealed to "a" as "positive".
+pub fn drelu_graph(ring: blindfold_ir::Ring, count: usize, domain_bits: Option<u32>) -> Graph {
+    let mut g = blindfold_ir::GraphBuilder::with_ring(ring);
+    g.set_comparison_bits(domain_bits).unwrap();
+    let x = g.private_integer_input("a", "x", &[count]).unwrap();
+    let shared = g.share(x).unwrap();
+    let positive = g.drelu(shared).unwrap();
+    g.output("a", "positive", positive).unwrap();
+    g.finish()
+}
+
 /// The first node of the graph whose op is called `name`.
 pub fn node_named(graph: &Graph, name: &str) -> NodeId {
     let index = graph.nodes().iter().position(|n| n.op.name() == name).expect("the op is in the graph");

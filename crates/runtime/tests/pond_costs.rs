@@ -5,21 +5,11 @@
 mod common;
 
 use blindfold_ir::{Conv2dGeometry, Graph, GraphBuilder, NodeId, Op, Ring};
-use blindfold_runtime::{Report, Session};
-use common::{inputs, random};
-
-/// The report's figures for the first node with op `name` after `after`.
-fn op_figures(graph: &Graph, report: &Report, name: &str, skip: usize) -> (u64, u64, u32) {
-    let (index, _) =
-        graph.nodes().iter().enumerate().filter(|(_, n)| n.op.name() == name).nth(skip).expect("op present");
-    let op = report.op(index as u32).expect("profiled");
-    (op.bytes_sent, op.offline_bytes_sent, op.rounds)
-}
+use blindfold_runtime::{Protocol, Report, Session};
+use common::{inputs, op_figures, random, run_costs};
 
 fn run(graph: &Graph, values: Vec<(&str, &str, &[usize])>) -> Report {
-    let values =
-        values.into_iter().enumerate().map(|(i, (p, n, s))| (p, n, random(s, 1.0, i as u64))).collect();
-    Session::new(graph.clone()).run(inputs(values)).unwrap().report
+    run_costs(Protocol::Pond, graph, values)
 }
 
 fn element_bytes(ring: Ring) -> u64 {

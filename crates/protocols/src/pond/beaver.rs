@@ -204,7 +204,7 @@ impl<R: RingElement> PondParty<R> {
         let c = self.triple_share(server, id, slot, shape, communicator)?;
         let (mask_x, mask_y) = (&self.masks.server[&x], &self.masks.server[&y]);
         let (e, d) = (mask_x.opened.as_ref().expect("opened"), mask_y.opened.as_ref().expect("opened"));
-        let error = ring_error(&self.graph, id);
+        let error = ring_error(&self.state.graph, id);
         let b_term = if server == 0 { mask_y.share.add(d).map_err(&error)? } else { mask_y.share.clone() };
         let mut z = clear::product(op, e, &b_term).map_err(&error)?;
         z.add_assign(&clear::product(op, &mask_x.share, d).map_err(&error)?).map_err(&error)?;
@@ -223,7 +223,7 @@ impl<R: RingElement> PondParty<R> {
         let Product { id, slot, op, shape } = *product;
         let a = self.producer_mask(x.key, x.shape).clone();
         let b = self.producer_mask(y.key, y.shape);
-        let c = clear::product(op, &a, b).map_err(ring_error(&self.graph, id))?;
+        let c = clear::product(op, &a, b).map_err(ring_error(&self.state.graph, id))?;
         let Randomness::Producer([seed0, _]) = &self.randomness else { unreachable!("only the producer") };
         let c0: RingTensor<R> = Prg::new(&seed0.derive(triple_label(id, slot))).ring_tensor(shape);
         let c1 = c.sub(&c0).expect("same shape");
@@ -243,7 +243,7 @@ pub(super) fn multiply<R: RingElement>(
     (left, right): (NodeId, NodeId),
     communicator: &mut dyn Communicator,
 ) -> Result<Local<R>> {
-    let graph = std::sync::Arc::clone(&party.graph);
+    let graph = std::sync::Arc::clone(&party.state.graph);
     let node = graph.node(id).expect("valid id");
     let shape_of = |operand: NodeId| graph.node(operand).expect("valid operand").ty.shape.as_slice();
     match party.role {

@@ -49,7 +49,7 @@ pub(super) fn drelu<R: RingElement>(
     domain_bits: u32,
     communicator: &mut dyn Communicator,
 ) -> Result<Local<R>> {
-    let shape = party.graph.node(source).expect("valid operand").ty.shape.clone();
+    let shape = party.state.graph.node(source).expect("valid operand").ty.shape.clone();
     let count: usize = shape.iter().product();
     let bits = domain_bits - 1;
     let low_bits = R::ONE.shift_left(bits).wrapping_sub(R::ONE);
@@ -177,25 +177,13 @@ fn unpack<R: RingElement>(shape: &[usize], packed: &[u8], bytes: usize) -> RingT
 
 #[cfg(test)]
 mod tests {
-    use blindfold_ir::{Graph, GraphBuilder, Ring};
+    use blindfold_ir::Ring;
     use blindfold_ring::RingElement;
     use ndarray::{ArrayD, IxDyn};
 
     use crate::communicator::Traffic;
     use crate::dcf::DcfKeys;
-    use crate::test_network::{inputs, node_named, run};
-
-    /// DReLU of an owner's shared integers, compared on `domain_bits`
-    /// (`None`: the whole ring), revealed to the owner.
-    fn drelu_graph(ring: Ring, count: usize, domain_bits: Option<u32>) -> Graph {
-        let mut g = GraphBuilder::with_ring(ring);
-        g.set_comparison_bits(domain_bits).unwrap();
-        let x = g.private_integer_input("a", "x", &[count]).unwrap();
-        let shared = g.share(x).unwrap();
-        let positive = g.drelu(shared).unwrap();
-        g.output("a", "positive", positive).unwrap();
-        g.finish()
-    }
+    use crate::test_network::{drelu_graph, inputs, node_named, run};
 
     /// Runs DReLU on `values` and checks the result and the documented bytes.
     fn check<R: RingElement>(ring: Ring, values: &[f64], domain_bits: Option<u32>) {

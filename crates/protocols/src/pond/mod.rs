@@ -33,7 +33,8 @@ use ndarray::ArrayD;
 use crate::clear;
 use crate::communicator::{Communicator, Traffic};
 use crate::error::{ProtocolError, Result};
-use crate::executor::{Executor, last_uses};
+use crate::executor::Executor;
+use crate::party::{self, PartyState};
 
 pub use beaver::MaskKey;
 pub use comparison::comparison_material_bytes;
@@ -63,17 +64,8 @@ impl Role {
     }
 }
 
-/// What one party holds of a value.
-#[derive(Clone, Default)]
-pub(crate) enum Local<R: RingElement> {
-    /// Nothing: the party has no part in the value.
-    #[default]
-    Absent,
-    /// The value in the clear (public, or private to this party).
-    Clear(RingTensor<R>),
-    /// This server's additive share.
-    Share(RingTensor<R>),
-}
+/// What one Pond party holds of a value: its share is one ring tensor.
+pub(crate) type Local<R> = party::Local<R, RingTensor<R>>;
 
 /// The party's seeds for masks and triples.
 enum Randomness {
@@ -87,13 +79,8 @@ enum Randomness {
 
 /// One Pond party's state for one session.
 pub struct PondParty<R: RingElement> {
-    name: String,
+    state: PartyState<R, RingTensor<R>>,
     role: Role,
-    graph: Arc<Graph>,
-    inputs: HashMap<String, ArrayD<f64>>,
-    values: Vec<Local<R>>,
-    last_use: Vec<usize>,
-    outputs: BTreeMap<String, ArrayD<f64>>,
     randomness: Randomness,
     masks: beaver::Masks<R>,
 }
@@ -101,86 +88,37 @@ pub struct PondParty<R: RingElement> {
 impl<R: RingElement> PondParty<R> {
     /// The party `name` with its own `inputs` (by input name).
     pub fn new(name: &str, graph: Arc<Graph>, inputs: HashMap<String, ArrayD<f64>>) -> Self {
-        let count = graph.nodes().len();
         PondParty {
-            name: name.to_string(),
             role: Role::of(name),
-            last_use: last_uses(&graph),
-            graph,
-            inputs,
-            values: vec![Local::Absent; count],
-            outputs: BTreeMap::new(),
+            state: PartyState::new(name, graph, inputs),
             randomness: Randomness::None,
             masks: beaver::Masks::default(),
         }
     }
 
     fn describe(&self, id: NodeId) -> String {
-        clear::describe(&self.graph, id)
+        self.state.describe(id)
     }
 
     fn value(&self, id: NodeId) -> &Local<R> {
-        &self.values[id.index()]
+        self.state.value(id)
     }
 
     /// The clear value of `id`, which this party must hold.
     fn clear_value(&self, id: NodeId, at: NodeId) -> Result<&RingTensor<R>> {
-        match self.value(id) {
-            Local::Clear(tensor) => Ok(tensor),
-            _ => Err(ProtocolError::Configuration(format!(
-                "{}: {} does not hold {} in the clear",
-                self.describe(at),
-                self.name,
-                self.describe(id)
-            ))),
-        }
+        self.state.clear_value(id, at)
     }
 
     /// This server's share of `id`.
     fn share_value(&self, id: NodeId, at: NodeId) -> Result<&RingTensor<R>> {
-        match self.value(id) {
-            Local::Share(tensor) => Ok(tensor),
-            _ => Err(ProtocolError::Configuration(format!(
-                "{}: {} holds no share of {}",
-                self.describe(at),
-                self.name,
-                self.describe(id)
-            ))),
-        }
-    }
-
-    fn read_input(&self, id: NodeId, name: &str) -> Result<RingTensor<R>> {
-        let node = self.graph.node(id).expect("valid id");
-        let array = self.inputs.get(name).ok_or_else(|| ProtocolError::MissingInput {
-            party: self.name.clone(),
-            name: name.to_string(),
-        })?;
-        if array.shape() != node.ty.shape.as_slice() {
-            return Err(ProtocolError::InputShape {
-                party: self.name.clone(),
-                name: name.to_string(),
-                expected: node.ty.shape.clone(),
-                got: array.shape().to_vec(),
-            });
-        }
-        let values: Vec<f64> = array.iter().copied().collect();
-        clear::encode(&self.describe(id), node.ty.dtype, &node.ty.shape, &values)
-    }
-
-    /// Whether this party computes a clear value of visibility `visibility`.
-    fn holds_clear(&self, visibility: &Visibility) -> bool {
-        match visibility {
-            Visibility::Public => true,
-            Visibility::Private(owner) => *owner == self.name,
-            Visibility::Shared => false,
-        }
+        self.state.share(id, at)
     }
 
     /// A linear op on shares: each server applies the op to its share. A
     /// public addend (add, sub, concat) counts at server0 only; a public
     /// factor (mul, matmul, conv2d by a public value) at both.
     fn linear_on_shares(&self, id: NodeId, server: usize) -> Result<Local<R>> {
-        let node = self.graph.node(id).expect("valid id");
+        let node = self.state.graph.node(id).expect("valid id");
         let addend_only_at_server0 = matches!(node.op, Op::Add { .. } | Op::Sub { .. } | Op::Concat { .. });
         let zeros: Vec<Option<RingTensor<R>>> = node
             .op
@@ -204,7 +142,7 @@ impl<R: RingElement> PondParty<R> {
                 (None, Local::Absent) => self.share_value(operand, id),
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Local::Share(clear::evaluate(&self.graph, id, &operands)?))
+        Ok(Local::Share(clear::evaluate(&self.state.graph, id, &operands)?))
     }
 
     /// A node whose value is shared: each class of op by its protocol.
@@ -214,9 +152,7 @@ impl<R: RingElement> PondParty<R> {
         op: &Op,
         communicator: &mut dyn Communicator,
     ) -> Result<Local<R>> {
-        let is_shared = |operand: &NodeId| {
-            self.graph.node(*operand).is_some_and(|n| n.ty.visibility == Visibility::Shared)
-        };
+        let is_shared = |operand: &NodeId| self.state.is_shared(*operand);
         Ok(match (op.share_action(), op, self.role) {
             (ShareAction::Boundary, Op::Share { source }, _) => {
                 sharing::share(self, id, *source, communicator)?
@@ -268,12 +204,8 @@ impl<R: RingElement> PondParty<R> {
 
     /// Frees values (and masks) whose last reader was node `id`.
     fn release(&mut self, id: NodeId) {
-        let node = self.graph.node(id).expect("valid id");
-        for operand in node.op.operands().into_iter().chain([id]) {
-            if self.last_use[operand.index()] == id.index() {
-                self.values[operand.index()] = Local::Absent;
-                self.masks.release(operand);
-            }
+        for released in self.state.release(id) {
+            self.masks.release(released);
         }
         self.masks.release_internal(id);
     }
@@ -303,45 +235,25 @@ impl<R: RingElement> Executor for PondParty<R> {
     }
 
     fn execute(&mut self, id: NodeId, communicator: &mut dyn Communicator) -> Result<()> {
-        let graph = Arc::clone(&self.graph);
+        let graph = Arc::clone(&self.state.graph);
         let node = graph.node(id).expect("the runtime passes ids of this graph");
-        let shared = node.ty.visibility == Visibility::Shared;
-        let local = if shared {
-            self.execute_shared(id, &node.op, communicator)?
-        } else {
-            match &node.op {
-                Op::Input { party, name } if *party == self.name => Local::Clear(self.read_input(id, name)?),
-                Op::Input { .. } => Local::Absent,
-                Op::Reveal { source, party } => sharing::reveal(self, id, *source, party, communicator)?,
-                Op::Output { source, party, name } => {
-                    if *party == self.name {
-                        let decoded = clear::decode(node.ty.dtype, self.clear_value(*source, id)?);
-                        self.outputs.insert(name.clone(), decoded);
-                    }
-                    Local::Absent
-                }
-                _ if self.holds_clear(&node.ty.visibility) => {
-                    let operands = node
-                        .op
-                        .operands()
-                        .iter()
-                        .map(|&operand| self.clear_value(operand, id))
-                        .collect::<Result<Vec<_>>>()?;
-                    Local::Clear(clear::evaluate(&graph, id, &operands)?)
-                }
-                _ => Local::Absent,
+        let local = match &node.op {
+            _ if node.ty.visibility == Visibility::Shared => {
+                self.execute_shared(id, &node.op, communicator)?
             }
+            Op::Reveal { source, party } => sharing::reveal(self, id, *source, party, communicator)?,
+            _ => self.state.execute_unshared(id)?,
         };
-        self.values[id.index()] = local;
+        self.state.values[id.index()] = local;
         self.release(id);
         Ok(())
     }
 
     fn take_outputs(&mut self) -> BTreeMap<String, ArrayD<f64>> {
-        std::mem::take(&mut self.outputs)
+        self.state.take_outputs()
     }
 
     fn output(&self, name: &str) -> Option<&ArrayD<f64>> {
-        self.outputs.get(name)
+        self.state.output(name)
     }
 }

@@ -25,7 +25,7 @@ pub(super) fn evaluate<R: RingElement>(
     coefficients: &[f64],
     communicator: &mut dyn Communicator,
 ) -> Result<Local<R>> {
-    let graph = std::sync::Arc::clone(&party.graph);
+    let graph = std::sync::Arc::clone(&party.state.graph);
     let shape = graph.node(source).expect("valid operand").ty.shape.clone();
     let fractional_bits = graph.fractional_bits();
     let steps = plan(coefficients);

@@ -21,7 +21,7 @@ pub(super) fn share<R: RingElement>(
     source: NodeId,
     communicator: &mut dyn Communicator,
 ) -> Result<Local<R>> {
-    let graph = std::sync::Arc::clone(&party.graph);
+    let graph = std::sync::Arc::clone(&party.state.graph);
     let source_node = graph.node(source).expect("valid operand");
     let shape = &source_node.ty.shape;
     let owner = match &source_node.ty.visibility {
@@ -34,7 +34,7 @@ pub(super) fn share<R: RingElement>(
         Role::Server(server) => (1 - server, server),
         _ => (0, 1),
     };
-    if owner == party.name {
+    if owner == party.state.name {
         let secret = party.clear_value(source, id)?;
         let seed = Seed::random().map_err(|source| ProtocolError::Ring { op: party.describe(id), source })?;
         let mask: RingTensor<R> = Prg::new(&seed).ring_tensor(shape);
@@ -71,16 +71,16 @@ pub(super) fn reveal<R: RingElement>(
     receiver: &str,
     communicator: &mut dyn Communicator,
 ) -> Result<Local<R>> {
-    let shape = party.graph.node(source).expect("valid operand").ty.shape.clone();
+    let shape = party.state.graph.node(source).expect("valid operand").ty.shape.clone();
     let bytes = shape.iter().product::<usize>() * R::BYTES;
     if let Role::Server(_) = party.role
-        && party.name != receiver
+        && party.state.name != receiver
     {
         let share = party.share_value(source, id)?;
         communicator.send(receiver, share.to_le_bytes(), Traffic::Online)?;
         return Ok(Local::Absent);
     }
-    if party.name != receiver {
+    if party.state.name != receiver {
         return Ok(Local::Absent);
     }
     let mut value = match party.role {

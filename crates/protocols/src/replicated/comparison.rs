@@ -325,25 +325,13 @@ pub(super) fn drelu<R: RingElement>(
 
 #[cfg(test)]
 mod tests {
-    use blindfold_ir::{Graph, GraphBuilder, Ring};
+    use blindfold_ir::Ring;
     use blindfold_ring::RingElement;
     use ndarray::{ArrayD, IxDyn};
 
     use super::{and_gates, comparison_rounds};
     use crate::communicator::Traffic;
-    use crate::test_network::{inputs, node_named, run_replicated};
-
-    /// DReLU of an owner's shared integers on `domain_bits` (`None`: the
-    /// whole ring), revealed to the owner.
-    fn drelu_graph(ring: Ring, count: usize, domain_bits: Option<u32>) -> Graph {
-        let mut g = GraphBuilder::with_ring(ring);
-        g.set_comparison_bits(domain_bits).unwrap();
-        let x = g.private_integer_input("a", "x", &[count]).unwrap();
-        let shared = g.share(x).unwrap();
-        let positive = g.drelu(shared).unwrap();
-        g.output("a", "positive", positive).unwrap();
-        g.finish()
-    }
+    use crate::test_network::{drelu_graph, inputs, node_named, run_replicated};
 
     /// Runs DReLU on `values`; checks the result and the documented bytes.
     fn check<R: RingElement>(ring: Ring, values: &[f64], domain_bits: Option<u32>) {

@@ -40,7 +40,8 @@ use ndarray::ArrayD;
 use crate::clear;
 use crate::communicator::{Communicator, Traffic};
 use crate::error::{ProtocolError, Result};
-use crate::executor::{Executor, last_uses};
+use crate::executor::Executor;
+use crate::party::{self, PartyState};
 
 pub use comparison::{and_gates, comparison_rounds};
 
@@ -59,17 +60,8 @@ fn previous(server: usize) -> usize {
     (server + 2) % 3
 }
 
-/// What one party holds of a value.
-#[derive(Clone, Default)]
-pub(crate) enum Local<R: RingElement> {
-    /// Nothing: the party has no part in the value.
-    #[default]
-    Absent,
-    /// The value in the clear (public, or private to this party).
-    Clear(RingTensor<R>),
-    /// This server's two shares.
-    Shares(Pair<R>),
-}
+/// What one replicated party holds of a value: its share is a pair.
+pub(crate) type Local<R> = party::Local<R, Pair<R>>;
 
 /// Server i's shares (x_i, x_{i+1}) of one value.
 #[derive(Clone)]
@@ -100,39 +92,28 @@ pub(crate) fn label(id: NodeId, slot: u64) -> u64 {
 
 /// One replicated party's state for one session.
 pub struct ReplicatedParty<R: RingElement> {
-    name: String,
+    state: PartyState<R, Pair<R>>,
     /// `Some(i)` for server i, `None` for an input or output party.
     server: Option<usize>,
-    graph: Arc<Graph>,
-    inputs: HashMap<String, ArrayD<f64>>,
-    values: Vec<Local<R>>,
-    last_use: Vec<usize>,
-    outputs: BTreeMap<String, ArrayD<f64>>,
     keys: Option<Keys>,
 }
 
 impl<R: RingElement> ReplicatedParty<R> {
     /// The party `name` with its own `inputs` (by input name).
     pub fn new(name: &str, graph: Arc<Graph>, inputs: HashMap<String, ArrayD<f64>>) -> Self {
-        let count = graph.nodes().len();
         ReplicatedParty {
-            name: name.to_string(),
             server: SERVERS.iter().position(|s| *s == name),
-            last_use: last_uses(&graph),
-            graph,
-            inputs,
-            values: vec![Local::Absent; count],
-            outputs: BTreeMap::new(),
+            state: PartyState::new(name, graph, inputs),
             keys: None,
         }
     }
 
     fn describe(&self, id: NodeId) -> String {
-        clear::describe(&self.graph, id)
+        self.state.describe(id)
     }
 
     fn value(&self, id: NodeId) -> &Local<R> {
-        &self.values[id.index()]
+        self.state.value(id)
     }
 
     /// The pairwise keys; only servers have them, after setup.
@@ -152,62 +133,19 @@ impl<R: RingElement> ReplicatedParty<R> {
 
     /// The clear value of `id`, which this party must hold.
     fn clear_value(&self, id: NodeId, at: NodeId) -> Result<&RingTensor<R>> {
-        match self.value(id) {
-            Local::Clear(tensor) => Ok(tensor),
-            _ => Err(ProtocolError::Configuration(format!(
-                "{}: {} does not hold {} in the clear",
-                self.describe(at),
-                self.name,
-                self.describe(id)
-            ))),
-        }
+        self.state.clear_value(id, at)
     }
 
     /// This server's shares of `id`.
     fn shares(&self, id: NodeId, at: NodeId) -> Result<&Pair<R>> {
-        match self.value(id) {
-            Local::Shares(pair) => Ok(pair),
-            _ => Err(ProtocolError::Configuration(format!(
-                "{}: {} holds no share of {}",
-                self.describe(at),
-                self.name,
-                self.describe(id)
-            ))),
-        }
-    }
-
-    fn read_input(&self, id: NodeId, name: &str) -> Result<RingTensor<R>> {
-        let node = self.graph.node(id).expect("valid id");
-        let array = self.inputs.get(name).ok_or_else(|| ProtocolError::MissingInput {
-            party: self.name.clone(),
-            name: name.to_string(),
-        })?;
-        if array.shape() != node.ty.shape.as_slice() {
-            return Err(ProtocolError::InputShape {
-                party: self.name.clone(),
-                name: name.to_string(),
-                expected: node.ty.shape.clone(),
-                got: array.shape().to_vec(),
-            });
-        }
-        let values: Vec<f64> = array.iter().copied().collect();
-        clear::encode(&self.describe(id), node.ty.dtype, &node.ty.shape, &values)
-    }
-
-    /// Whether this party computes a clear value of visibility `visibility`.
-    fn holds_clear(&self, visibility: &Visibility) -> bool {
-        match visibility {
-            Visibility::Public => true,
-            Visibility::Private(owner) => *owner == self.name,
-            Visibility::Shared => false,
-        }
+        self.state.share(id, at)
     }
 
     /// A linear op on shares: the op applied to each share. A public addend
     /// (add, sub, concat) joins share 0 only; a public factor multiplies
     /// every share. No communication.
     fn linear_on_shares(&self, id: NodeId, server: usize) -> Result<Local<R>> {
-        let node = self.graph.node(id).expect("valid id");
+        let node = self.state.graph.node(id).expect("valid id");
         let addend_only_in_share0 = matches!(node.op, Op::Add { .. } | Op::Sub { .. } | Op::Concat { .. });
         let operands = node.op.operands();
         let mut results = Vec::with_capacity(2);
@@ -227,15 +165,15 @@ impl<R: RingElement> ReplicatedParty<R> {
                 .map(|(&operand, zero)| match (zero, self.value(operand)) {
                     (Some(zero), _) => Ok(zero),
                     (None, Local::Clear(tensor)) => Ok(tensor),
-                    (None, Local::Shares(pair)) => Ok(if position == 0 { &pair.first } else { &pair.second }),
+                    (None, Local::Share(pair)) => Ok(if position == 0 { &pair.first } else { &pair.second }),
                     (None, Local::Absent) => self.shares(operand, id).map(|pair| &pair.first),
                 })
                 .collect::<Result<Vec<_>>>()?;
-            results.push(clear::evaluate(&self.graph, id, &tensors)?);
+            results.push(clear::evaluate(&self.state.graph, id, &tensors)?);
         }
         let second = results.pop().expect("two shares");
         let first = results.pop().expect("two shares");
-        Ok(Local::Shares(Pair { first, second }))
+        Ok(Local::Share(Pair { first, second }))
     }
 
     /// A node whose value is shared: each class of op by its protocol.
@@ -245,9 +183,7 @@ impl<R: RingElement> ReplicatedParty<R> {
         op: &Op,
         communicator: &mut dyn Communicator,
     ) -> Result<Local<R>> {
-        let is_shared = |operand: &NodeId| {
-            self.graph.node(*operand).is_some_and(|n| n.ty.visibility == Visibility::Shared)
-        };
+        let is_shared = |operand: &NodeId| self.state.is_shared(*operand);
         Ok(match (op.share_action(), op, self.server) {
             (ShareAction::Boundary, Op::Share { source }, _) => {
                 sharing::share(self, id, *source, communicator)?
@@ -264,15 +200,15 @@ impl<R: RingElement> ReplicatedParty<R> {
                 if is_shared(left) && is_shared(right) =>
             {
                 let (x, y) = (self.shares(*left, id)?, self.shares(*right, id)?);
-                let product = multiplication::bilinear(&self.graph, id, x, y)?;
-                Local::Shares(multiplication::reshare(self, id, server, product, 0, communicator)?)
+                let product = multiplication::bilinear(&self.state.graph, id, x, y)?;
+                Local::Share(multiplication::reshare(self, id, server, product, 0, communicator)?)
             }
             (ShareAction::Product, Op::Conv2d { input, filters, .. }, Some(server))
                 if is_shared(input) && is_shared(filters) =>
             {
                 let (x, y) = (self.shares(*input, id)?, self.shares(*filters, id)?);
-                let product = multiplication::bilinear(&self.graph, id, x, y)?;
-                Local::Shares(multiplication::reshare(self, id, server, product, 0, communicator)?)
+                let product = multiplication::bilinear(&self.state.graph, id, x, y)?;
+                Local::Share(multiplication::reshare(self, id, server, product, 0, communicator)?)
             }
             // A product by a public factor is linear.
             (ShareAction::Local | ShareAction::Product, _, Some(server)) => {
@@ -280,16 +216,16 @@ impl<R: RingElement> ReplicatedParty<R> {
             }
             (ShareAction::Truncation, Op::Truncate { source, bits }, Some(server)) => {
                 let pair = self.shares(*source, id)?.clone();
-                Local::Shares(truncation::truncate(self, id, server, &pair, *bits, 0, communicator)?)
+                Local::Share(truncation::truncate(self, id, server, &pair, *bits, 0, communicator)?)
             }
             (ShareAction::Comparison, Op::Drelu { source }, Some(server)) => {
-                Local::Shares(comparison::drelu(self, id, server, *source, R::BITS, communicator)?)
+                Local::Share(comparison::drelu(self, id, server, *source, R::BITS, communicator)?)
             }
             (ShareAction::Comparison, Op::DreluBounded { source, bits }, Some(server)) => {
-                Local::Shares(comparison::drelu(self, id, server, *source, *bits, communicator)?)
+                Local::Share(comparison::drelu(self, id, server, *source, *bits, communicator)?)
             }
             (ShareAction::Polynomial, Op::Polynomial { source, coefficients }, Some(server)) => {
-                Local::Shares(polynomial::evaluate(self, id, server, *source, coefficients, communicator)?)
+                Local::Share(polynomial::evaluate(self, id, server, *source, coefficients, communicator)?)
             }
             (ShareAction::Truncation | ShareAction::Comparison | ShareAction::Polynomial, _, _) => {
                 return Err(ProtocolError::Configuration(format!(
@@ -299,16 +235,6 @@ impl<R: RingElement> ReplicatedParty<R> {
                 )));
             }
         })
-    }
-
-    /// Frees values whose last reader was node `id`.
-    fn release(&mut self, id: NodeId) {
-        let node = self.graph.node(id).expect("valid id");
-        for operand in node.op.operands().into_iter().chain([id]) {
-            if self.last_use[operand.index()] == id.index() {
-                self.values[operand.index()] = Local::Absent;
-            }
-        }
     }
 }
 
@@ -329,44 +255,25 @@ impl<R: RingElement> Executor for ReplicatedParty<R> {
     }
 
     fn execute(&mut self, id: NodeId, communicator: &mut dyn Communicator) -> Result<()> {
-        let graph = Arc::clone(&self.graph);
+        let graph = Arc::clone(&self.state.graph);
         let node = graph.node(id).expect("the runtime passes ids of this graph");
-        let local = if node.ty.visibility == Visibility::Shared {
-            self.execute_shared(id, &node.op, communicator)?
-        } else {
-            match &node.op {
-                Op::Input { party, name } if *party == self.name => Local::Clear(self.read_input(id, name)?),
-                Op::Input { .. } => Local::Absent,
-                Op::Reveal { source, party } => sharing::reveal(self, id, *source, party, communicator)?,
-                Op::Output { source, party, name } => {
-                    if *party == self.name {
-                        let decoded = clear::decode(node.ty.dtype, self.clear_value(*source, id)?);
-                        self.outputs.insert(name.clone(), decoded);
-                    }
-                    Local::Absent
-                }
-                _ if self.holds_clear(&node.ty.visibility) => {
-                    let operands = node
-                        .op
-                        .operands()
-                        .iter()
-                        .map(|&operand| self.clear_value(operand, id))
-                        .collect::<Result<Vec<_>>>()?;
-                    Local::Clear(clear::evaluate(&graph, id, &operands)?)
-                }
-                _ => Local::Absent,
+        let local = match &node.op {
+            _ if node.ty.visibility == Visibility::Shared => {
+                self.execute_shared(id, &node.op, communicator)?
             }
+            Op::Reveal { source, party } => sharing::reveal(self, id, *source, party, communicator)?,
+            _ => self.state.execute_unshared(id)?,
         };
-        self.values[id.index()] = local;
-        self.release(id);
+        self.state.values[id.index()] = local;
+        self.state.release(id);
         Ok(())
     }
 
     fn take_outputs(&mut self) -> BTreeMap<String, ArrayD<f64>> {
-        std::mem::take(&mut self.outputs)
+        self.state.take_outputs()
     }
 
     fn output(&self, name: &str) -> Option<&ArrayD<f64>> {
-        self.outputs.get(name)
+        self.state.output(name)
     }
 }

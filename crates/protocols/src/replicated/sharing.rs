@@ -31,7 +31,7 @@ pub(super) fn share<R: RingElement>(
     source: NodeId,
     communicator: &mut dyn Communicator,
 ) -> Result<Local<R>> {
-    let graph = std::sync::Arc::clone(&party.graph);
+    let graph = std::sync::Arc::clone(&party.state.graph);
     let source_node = graph.node(source).expect("valid operand");
     let shape = &source_node.ty.shape;
     let owner = match &source_node.ty.visibility {
@@ -44,7 +44,7 @@ pub(super) fn share<R: RingElement>(
         if index == data_share { Part::Data } else { Part::Seeded((index + 3 - data_share) % 3) }
     };
     let elements = shape.iter().product::<usize>();
-    if owner == party.name {
+    if owner == party.state.name {
         let secret = party.clear_value(source, id)?;
         let fresh =
             || Seed::random().map_err(|source| ProtocolError::Ring { op: party.describe(id), source });
@@ -68,7 +68,7 @@ pub(super) fn share<R: RingElement>(
             communicator.send(name, message, Traffic::Online)?;
         }
         return Ok(match owner_server {
-            Some(server) => Local::Shares(Pair { first: tensor_of(server), second: tensor_of(next(server)) }),
+            Some(server) => Local::Share(Pair { first: tensor_of(server), second: tensor_of(next(server)) }),
             None => Local::Absent,
         });
     }
@@ -86,7 +86,7 @@ pub(super) fn share<R: RingElement>(
             Prg::new(&Seed::from_bytes(bytes.try_into().expect("16 bytes"))).ring_tensor(shape)
         }
     };
-    Ok(Local::Shares(Pair { first: read(server, first_bytes), second: read(next(server), second_bytes) }))
+    Ok(Local::Share(Pair { first: read(server, first_bytes), second: read(next(server), second_bytes) }))
 }
 
 /// Opens the shared value `source` to `receiver` alone.
@@ -101,7 +101,7 @@ pub(super) fn reveal<R: RingElement>(
     receiver: &str,
     communicator: &mut dyn Communicator,
 ) -> Result<Local<R>> {
-    let shape = party.graph.node(source).expect("valid operand").ty.shape.clone();
+    let shape = party.state.graph.node(source).expect("valid operand").ty.shape.clone();
     let bytes = shape.iter().product::<usize>() * R::BYTES;
     let receiver_server = SERVERS.iter().position(|s| *s == receiver);
     match (party.server, receiver_server) {
@@ -125,7 +125,7 @@ pub(super) fn reveal<R: RingElement>(
             communicator.send(receiver, first, Traffic::Online)?;
             Ok(Local::Absent)
         }
-        (None, _) if party.name == receiver => {
+        (None, _) if party.state.name == receiver => {
             let mut value = RingTensor::zeros(&shape);
             for server in SERVERS {
                 let share = RingTensor::from_le_bytes(&shape, &communicator.receive(server, bytes)?)

@@ -4,10 +4,27 @@
 
 use blindfold_ir::Graph;
 use blindfold_protocols::Inputs;
-use blindfold_runtime::{Protocol, Session, SessionResult};
+use blindfold_runtime::{Protocol, Report, Session, SessionResult};
 use ndarray::ArrayD;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+/// The report's (online bytes, offline bytes, rounds) of the `skip`-th
+/// node with op `name`.
+pub fn op_figures(graph: &Graph, report: &Report, name: &str, skip: usize) -> (u64, u64, u32) {
+    let (index, _) =
+        graph.nodes().iter().enumerate().filter(|(_, n)| n.op.name() == name).nth(skip).expect("op present");
+    let op = report.op(index as u32).expect("profiled");
+    (op.bytes_sent, op.offline_bytes_sent, op.rounds)
+}
+
+/// Runs `graph` under `protocol` on random inputs in [−1, 1) of the given
+/// (party, name, shape); returns the report.
+pub fn run_costs(protocol: Protocol, graph: &Graph, values: Vec<(&str, &str, &[usize])>) -> Report {
+    let values =
+        values.into_iter().enumerate().map(|(i, (p, n, s))| (p, n, random(s, 1.0, i as u64))).collect();
+    Session::new(graph.clone()).protocol(protocol).run(inputs(values)).unwrap().report
+}
 
 /// Random reals in [−bound, bound) of `shape`.
 pub fn random(shape: &[usize], bound: f64, seed: u64) -> ArrayD<f64> {
