@@ -341,8 +341,9 @@ fn available_memory() -> Option<u64> {
 /// one process the producer runs ahead of the servers and its keys wait in
 /// memory, so a batch too large would be killed by the system instead.
 fn check_memory(graph: &blindfold_ir::Graph, batch: usize) -> Result<()> {
+    let link_budget = blindfold_runtime::SessionOptions::default().link_budget_bytes;
     let (Some(available), needed) =
-        (available_memory(), blindfold_protocols::pond::comparison_material_bytes(graph))
+        (available_memory(), blindfold_protocols::pond::comparison_material_held_bytes(graph, link_budget))
     else {
         return Ok(());
     };
@@ -355,8 +356,8 @@ fn check_memory(graph: &blindfold_ir::Graph, batch: usize) -> Result<()> {
         b => format!("{:.1} MB", b as f64 / 1e6),
     };
     Err(JobError::Invalid(format!(
-        "a batch of {batch} needs about {} of the producer's comparison keys in this process (the producer \
-         runs ahead of the servers), and {} of memory is available: use --batch {fitting} or less, \
+        "a batch of {batch} needs about {} of the producer's comparison keys in this process at once (the \
+         producer runs ahead of the servers), and {} of memory is available: use --batch {fitting} or less, \
          --calibrate for narrower comparisons, or run the parties as separate processes (blindfold run)",
         human(needed),
         human(available)

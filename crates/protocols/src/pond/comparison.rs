@@ -41,7 +41,8 @@ const TOP_BIT_SHARE: u64 = 2;
 /// Communication: online, each server sends n·⌈m/8⌉ bytes (2·n·⌈m/8⌉ in
 /// all), one round. Offline, the producer sends each server the DCF
 /// correction words, n·((m−1)·(16 + k/8 + 1) + k/8) bytes, and server1 its
-/// share of r_m, n·k/8 bytes.
+/// share of r_m, n·k/8 bytes, in chunks of at most [`KEY_CHUNK_BYTES`] of
+/// keys (one message per chunk and server).
 pub(super) fn drelu<R: RingElement>(
     party: &mut PondParty<R>,
     id: NodeId,
@@ -55,84 +56,127 @@ pub(super) fn drelu<R: RingElement>(
     let low_bits = R::ONE.shift_left(bits).wrapping_sub(R::ONE);
     // x ↦ x mod 2^m.
     let domain = low_bits.shift_left(1).wrapping_add(R::ONE);
-    let reduce = |t: RingTensor<R>| t.map(|v| v.bit_and(domain));
     let packed = domain_bits.div_ceil(8) as usize;
+    let chunk = chunk_elements::<R>(bits);
     match party.role {
         Role::Server(server) => {
             let seed = party.server_seed().clone();
-            let mask: RingTensor<R> = Prg::new(&seed.derive(label(id, MASK))).ring_tensor(&shape);
-            let dcf_seeds =
-                Prg::new(&seed.derive(label(id, DCF_SEEDS))).ring_tensor::<u128>(&[count]).to_vec();
-            let key_bytes = DcfKeys::<R>::byte_len(bits, count);
-            let extra = if server == 1 { count * R::BYTES } else { 0 };
-            let mut material = communicator.receive(PRODUCER, key_bytes + extra)?;
-            let top_shares = material.split_off(key_bytes);
-            let keys =
-                DcfKeys::<R>::from_bytes(bits, count, material).ok_or_else(|| ProtocolError::Transport {
-                    op: party.describe(id),
-                    peer: PRODUCER.into(),
-                    reason: "malformed comparison keys".into(),
-                })?;
-            let top_share: RingTensor<R> = if server == 0 {
-                Prg::new(&seed.derive(label(id, TOP_BIT_SHARE))).ring_tensor(&[count])
-            } else {
-                RingTensor::from_le_bytes(&[count], &top_shares).expect("length checked by receive")
+            // Open y = x + r mod 2^m, each element in ⌈m/8⌉ bytes; the
+            // temporaries go before the keys come (a batch's comparison can
+            // be millions of elements).
+            let opened = {
+                let mask: RingTensor<R> = Prg::new(&seed.derive(label(id, MASK))).ring_tensor(&shape);
+                let mut masked = mask;
+                masked.add_assign(party.share_value(source, id)?).expect("same shape");
+                masked.map_in_place(|v| v.bit_and(domain));
+                let other = SERVERS[1 - server];
+                communicator.send(other, pack(&masked, packed), Traffic::Online)?;
+                let theirs = unpack(&shape, &communicator.receive(other, count * packed)?, packed);
+                masked.add_assign(&theirs).expect("same shape");
+                drop(theirs);
+                masked.map_in_place(|v| v.bit_and(domain));
+                masked
             };
-            // Open y = x + r mod 2^m, each element in ⌈m/8⌉ bytes.
-            let masked = reduce(party.share_value(source, id)?.add(&mask).expect("same shape"));
-            let other = SERVERS[1 - server];
-            communicator.send(other, pack(&masked, packed), Traffic::Online)?;
-            let theirs = communicator.receive(other, count * packed)?;
-            let opened = reduce(masked.add(&unpack(&shape, &theirs, packed)).expect("same shape"));
-            let low: Vec<R> = opened.as_slice().iter().map(|&y| y.bit_and(low_bits)).collect();
-            let comparison = dcf::evaluate(server, &keys, &dcf_seeds, &low);
+            // The keys arrive chunk by chunk: a server holds one chunk's
+            // keys at a time (and what the link lets the producer queue).
+            let mut dcf_seeds = Prg::new(&seed.derive(label(id, DCF_SEEDS)));
+            let mut top_shares = Prg::new(&seed.derive(label(id, TOP_BIT_SHARE)));
             let one = if server == 0 { R::ONE } else { R::ZERO };
-            let result = opened
-                .as_slice()
-                .iter()
-                .zip(comparison.iter().zip(top_share.as_slice()))
-                .map(|(&y, (&c, &r_m))| {
+            let mut result = Vec::with_capacity(count);
+            for start in (0..count).step_by(chunk) {
+                let len = chunk.min(count - start);
+                let key_bytes = DcfKeys::<R>::byte_len(bits, len);
+                let extra = if server == 1 { len * R::BYTES } else { 0 };
+                let mut material = communicator.receive(PRODUCER, key_bytes + extra)?;
+                let received_top = material.split_off(key_bytes);
+                let keys = DcfKeys::<R>::from_bytes(bits, len, material).ok_or_else(|| {
+                    ProtocolError::Transport {
+                        op: party.describe(id),
+                        peer: PRODUCER.into(),
+                        reason: "malformed comparison keys".into(),
+                    }
+                })?;
+                let mut seeds = vec![0u128; len];
+                dcf_seeds.fill(&mut seeds);
+                let top_share: Vec<R> = if server == 0 {
+                    let mut shares = vec![R::ZERO; len];
+                    top_shares.fill(&mut shares);
+                    shares
+                } else {
+                    received_top.chunks_exact(R::BYTES).map(R::from_le_slice).collect()
+                };
+                let ys = &opened.as_slice()[start..start + len];
+                let low: Vec<R> = ys.iter().map(|&y| y.bit_and(low_bits)).collect();
+                let comparison = dcf::evaluate(server, &keys, &seeds, &low);
+                result.extend(ys.iter().zip(comparison.iter().zip(&top_share)).map(|(&y, (&c, &r_m))| {
                     let u = r_m.wrapping_add(c);
                     let msb = if y.bit(bits) == R::ONE { one.wrapping_sub(u) } else { u };
                     one.wrapping_sub(msb)
-                })
-                .collect();
+                }));
+            }
             Ok(Local::Share(RingTensor::from_vec(&shape, result).expect("one per element")))
         }
         Role::Producer => {
             let Randomness::Producer(seeds) = &party.randomness else {
                 unreachable!("the producer holds both seeds")
             };
-            let masks: Vec<RingTensor<R>> =
-                seeds.iter().map(|s| Prg::new(&s.derive(label(id, MASK))).ring_tensor(&shape)).collect();
-            let dcf_seeds: Vec<Vec<u128>> = seeds
-                .iter()
-                .map(|s| Prg::new(&s.derive(label(id, DCF_SEEDS))).ring_tensor::<u128>(&[count]).to_vec())
-                .collect();
-            let top_share0: RingTensor<R> =
-                Prg::new(&seeds[0].derive(label(id, TOP_BIT_SHARE))).ring_tensor(&[count]);
-            let r = reduce(masks[0].add(&masks[1]).expect("same shape"));
-            let alphas: Vec<R> = r.as_slice().iter().map(|&v| v.bit_and(low_bits)).collect();
-            let top: Vec<R> = r.as_slice().iter().map(|&v| v.bit(bits)).collect();
-            let betas: Vec<R> = top.iter().map(|&m| R::ONE.wrapping_sub(m.wrapping_add(m))).collect();
-            let keys = dcf::generate(bits, &alphas, &betas, [&dcf_seeds[0], &dcf_seeds[1]]).into_bytes();
-            let mut to_server1 = Vec::with_capacity(keys.len() + count * R::BYTES);
-            to_server1.extend_from_slice(&keys);
-            for (&m, &share0) in top.iter().zip(top_share0.as_slice()) {
-                to_server1.extend_from_slice(bytemuck::bytes_of(&m.wrapping_sub(share0)));
+            let r = {
+                let mut masks =
+                    seeds.iter().map(|s| Prg::new(&s.derive(label(id, MASK))).ring_tensor::<R>(&shape));
+                let mut sum = masks.next().expect("two seeds");
+                sum.add_assign(&masks.next().expect("two seeds")).expect("same shape");
+                sum.map_in_place(|v| v.bit_and(domain));
+                sum
+            };
+            let mut dcf_seeds: Vec<Prg> =
+                seeds.iter().map(|s| Prg::new(&s.derive(label(id, DCF_SEEDS)))).collect();
+            let mut top_shares0 = Prg::new(&seeds[0].derive(label(id, TOP_BIT_SHARE)));
+            for start in (0..count).step_by(chunk) {
+                let len = chunk.min(count - start);
+                let rs = &r.as_slice()[start..start + len];
+                let alphas: Vec<R> = rs.iter().map(|&v| v.bit_and(low_bits)).collect();
+                let top: Vec<R> = rs.iter().map(|&v| v.bit(bits)).collect();
+                let betas: Vec<R> = top.iter().map(|&m| R::ONE.wrapping_sub(m.wrapping_add(m))).collect();
+                let mut chunk_seeds = [vec![0u128; len], vec![0u128; len]];
+                for (stream, out) in dcf_seeds.iter_mut().zip(chunk_seeds.iter_mut()) {
+                    stream.fill(out);
+                }
+                let mut top_share0 = vec![R::ZERO; len];
+                top_shares0.fill(&mut top_share0);
+                let keys =
+                    dcf::generate(bits, &alphas, &betas, [&chunk_seeds[0], &chunk_seeds[1]]).into_bytes();
+                let mut to_server1 = Vec::with_capacity(keys.len() + len * R::BYTES);
+                to_server1.extend_from_slice(&keys);
+                for (&m, &share0) in top.iter().zip(&top_share0) {
+                    to_server1.extend_from_slice(bytemuck::bytes_of(&m.wrapping_sub(share0)));
+                }
+                communicator.send(SERVERS[0], keys, Traffic::Offline)?;
+                communicator.send(SERVERS[1], to_server1, Traffic::Offline)?;
             }
-            communicator.send(SERVERS[0], keys, Traffic::Offline)?;
-            communicator.send(SERVERS[1], to_server1, Traffic::Offline)?;
             Ok(Local::Absent)
         }
         Role::Other => Ok(Local::Absent),
     }
 }
 
+/// Bytes of DCF keys per server in one chunk of a comparison, at most: the
+/// producer deals (and a server holds) the keys of one chunk at a time,
+/// so a comparison of any size takes bounded memory beyond what the links
+/// let the producer queue ahead (`SessionOptions::link_budget_bytes`).
+pub const KEY_CHUNK_BYTES: usize = 32 << 20;
+
+/// Elements per chunk of a comparison on `bits` + 1 bits: as many as fit
+/// [`KEY_CHUNK_BYTES`] of keys, a multiple of 64 (whole PRG blocks).
+fn chunk_elements<R: RingElement>(bits: u32) -> usize {
+    let per_element = DcfKeys::<R>::byte_len(bits, 1).max(1);
+    ((KEY_CHUNK_BYTES / per_element) / 64 * 64).max(64)
+}
+
 /// The producer's comparison material for one run of `graph` in Z_2^k
 /// (the keys both servers receive and server1's shares of r_m, as
-/// [`drelu`] documents them): most of a session's offline bytes, and what
-/// an in-process session holds while the producer runs ahead.
+/// [`drelu`] documents them): most of a session's offline bytes.
+/// What an in-process session holds of it at once is
+/// [`comparison_material_held_bytes`].
 pub fn comparison_material_bytes(graph: &blindfold_ir::Graph) -> u64 {
     fn per_element<R: RingElement>(bits: u32) -> u64 {
         2 * DcfKeys::<R>::byte_len(bits - 1, 1) as u64 + R::BYTES as u64
@@ -154,6 +198,15 @@ pub fn comparison_material_bytes(graph: &blindfold_ir::Graph) -> u64 {
             node.ty.len() as u64 * each
         })
         .sum()
+}
+
+/// The comparison material an in-process session holds at once when the
+/// producer may queue `link_budget` bytes ahead on each of its two links:
+/// the queues, and a chunk being made and one being evaluated per server
+/// (all of it, if the graph's material is less).
+pub fn comparison_material_held_bytes(graph: &blindfold_ir::Graph, link_budget: usize) -> u64 {
+    let streamed = 2 * link_budget as u64 + 4 * KEY_CHUNK_BYTES as u64;
+    comparison_material_bytes(graph).min(streamed)
 }
 
 /// The low `bytes` bytes of each element, little-endian.
@@ -237,5 +290,44 @@ mod tests {
         let x = ArrayD::from_shape_vec(IxDyn(&[2]), vec![2f64.powi(23), -(2f64.powi(23)) - 1.0]).unwrap();
         let parties = run::<u64>(&graph, &inputs(vec![("a", "x", x)]));
         assert_eq!(parties["a"].outputs["positive"].iter().copied().collect::<Vec<_>>(), [0.0, 1.0]);
+    }
+}
+
+#[cfg(test)]
+mod streaming_tests {
+    use blindfold_ir::Ring;
+    use ndarray::{ArrayD, IxDyn};
+
+    use super::{KEY_CHUNK_BYTES, chunk_elements};
+    use crate::communicator::Traffic;
+    use crate::dcf::DcfKeys;
+    use crate::test_network::{drelu_graph, inputs, node_named, run};
+
+    /// More elements than one chunk holds: the keys come in several
+    /// messages of at most KEY_CHUNK_BYTES each, adding up to the documented
+    /// bytes, and every sign is exact across the chunk boundaries.
+    #[test]
+    fn keys_stream_in_bounded_chunks_and_every_sign_stays_exact() {
+        let chunk = chunk_elements::<u64>(63);
+        let n = 2 * chunk + 1000;
+        let values: Vec<f64> = (0..n).map(|i| ((i * 7919) % 2001) as f64 - 1000.0).collect();
+        let graph = drelu_graph(Ring::Z64, n, None);
+        let x = ArrayD::from_shape_vec(IxDyn(&[n]), values.clone()).unwrap();
+        let parties = run::<u64>(&graph, &inputs(vec![("a", "x", x)]));
+        let expected: Vec<f64> = values.iter().map(|&v| if v >= 0.0 { 1.0 } else { 0.0 }).collect();
+        let got: Vec<f64> = parties["a"].outputs["positive"].iter().copied().collect();
+        assert_eq!(got, expected);
+        let node = node_named(&graph, "drelu");
+        for (server, extra) in [("server0", 0), ("server1", 8)] {
+            let messages: Vec<usize> = parties["producer"]
+                .sent
+                .iter()
+                .filter(|s| s.node == Some(node) && s.to == server && s.traffic == Traffic::Offline)
+                .map(|s| s.payload.len())
+                .collect();
+            assert_eq!(messages.len(), 3, "{server}: one message per chunk");
+            assert!(messages.iter().all(|&bytes| bytes <= KEY_CHUNK_BYTES + chunk * extra), "{messages:?}");
+            assert_eq!(messages.iter().sum::<usize>(), DcfKeys::<u64>::byte_len(63, n) + n * extra);
+        }
     }
 }

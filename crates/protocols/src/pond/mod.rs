@@ -37,7 +37,7 @@ use crate::executor::Executor;
 use crate::party::{self, PartyState};
 
 pub use beaver::MaskKey;
-pub use comparison::comparison_material_bytes;
+pub use comparison::{KEY_CHUNK_BYTES, comparison_material_bytes, comparison_material_held_bytes};
 
 pub use blindfold_ir::parties::{PRODUCER, SERVERS};
 
