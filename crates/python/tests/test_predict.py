@@ -72,6 +72,11 @@ def test_private_prediction_equals_onnxruntime(make, shape):
     assert summary["batches"] == -(-shape[0] // 4) and summary["rounds"] > 0
     clear = bf.predict(model.SerializeToString(), x, protocol="plaintext-f64")
     np.testing.assert_allclose(clear, expected, atol=1e-5)
+    # Three servers with replicated shares, no producer: the same answer.
+    replicated, summary = bf.predict(model, x, batch=4, protocol="replicated", return_summary=True)
+    assert np.max(np.abs(replicated - expected)) < 2e-3
+    np.testing.assert_array_equal(replicated.argmax(axis=1), expected.argmax(axis=1))
+    assert "server2" in dict(summary["received"]) and "producer" not in dict(summary["received"])
 
 
 def test_a_model_file_and_integer_inputs_work(tmp_path):

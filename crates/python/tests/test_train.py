@@ -24,6 +24,17 @@ def test_two_owners_train_a_linear_regression_as_good_as_plaintext(diabetes):
     assert abs((1 - residual / total) - private) < 0.01
 
 
+def test_the_replicated_protocol_trains_as_pond_does(diabetes):
+    a, b, test = diabetes[:171], diabetes[171:342], diabetes[342:]
+    owners = {"hospital-a": a, "hospital-b": b}
+    pond = bf.train("linreg", owners, test=test, epochs=5, learning_rate=0.05)
+    replicated = bf.train("linreg", owners, test=test, epochs=5, learning_rate=0.05, protocol="replicated")
+    assert replicated.metrics["protocol"] == "replicated"
+    assert abs(replicated.metrics["test_r2"] - pond.metrics["test_r2"]) <= 0.01
+    with pytest.raises(ValueError, match="pond or replicated"):
+        bf.train("linreg", owners, epochs=1, protocol="plaintext-f64")
+
+
 def test_csv_files_and_feature_label_pairs_train_a_classifier(diabetes):
     labels = (diabetes[:, 10] > 140).astype(float)
     features = diabetes[:, :10]
