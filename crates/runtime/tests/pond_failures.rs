@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use blindfold_ir::{GraphBuilder, GraphError};
-use blindfold_runtime::{Fault, FaultKind, RuntimeError, Session, SessionOptions};
+use blindfold_runtime::{Fault, FaultKind, Protocol, RuntimeError, Session, SessionOptions};
 use common::{inputs, random};
 
 fn two_party_graph() -> blindfold_ir::Graph {
@@ -79,12 +79,32 @@ fn an_unencodable_input_names_neither_its_position_nor_its_value() {
 
 /// Runs with a fault and checks the error names `party` within a few seconds.
 fn fails_naming(party: &str, kind: FaultKind) -> RuntimeError {
+    fails_naming_under(Protocol::Pond, party, kind)
+}
+
+/// [`fails_naming`] under `protocol`.
+fn fails_naming_under(protocol: Protocol, party: &str, kind: FaultKind) -> RuntimeError {
     let start = Instant::now();
-    let error =
-        Session::new(two_party_graph()).options(with_fault(party, 4, kind)).run(good_inputs()).unwrap_err();
+    let session = Session::new(two_party_graph()).protocol(protocol).options(with_fault(party, 4, kind));
+    let error = session.run(good_inputs()).unwrap_err();
     assert!(start.elapsed() < Duration::from_secs(10), "took {:?}", start.elapsed());
     assert!(error.to_string().contains(party), "{error} does not name {party}");
     error
+}
+
+/// The replicated protocol's third server failing in each way: the
+/// session ends with an error naming it, as Pond's do.
+#[test]
+fn under_the_replicated_protocol_a_failing_server2_is_named() {
+    let error = fails_naming_under(Protocol::Replicated, "server2", FaultKind::Panic);
+    assert!(matches!(error, RuntimeError::PartyPanicked { ref party, .. } if party == "server2"), "{error}");
+    let error = fails_naming_under(Protocol::Replicated, "server2", FaultKind::Leave);
+    assert!(matches!(error, RuntimeError::Party { ref party, .. } if party == "server2"), "{error}");
+    let error = fails_naming_under(Protocol::Replicated, "server2", FaultKind::Stall);
+    assert!(matches!(error, RuntimeError::Party { .. }), "{error}");
+    let error = fails_naming_under(Protocol::Replicated, "server2", FaultKind::Garbage);
+    let text = error.to_string();
+    assert!(text.contains("arrived") || text.contains("bytes"), "{text}");
 }
 
 #[test]
