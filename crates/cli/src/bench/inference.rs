@@ -14,7 +14,7 @@ use ndarray::{Axis, IxDyn, concatenate};
 use crate::bench::network::TlsBench;
 use crate::bench::pond::measure_with;
 use blindfold_jobs::{JobError, Result};
-use blindfold_runtime::{OverflowPolicy, Protocol};
+use blindfold_runtime::OverflowPolicy;
 
 use crate::bench::{BenchOptions, Record};
 use blindfold_jobs::input::read_array;
@@ -86,12 +86,7 @@ pub fn run(
                 .map_err(|_| JobError::file(&path, "the model does not take 1x28x28 images"))?;
             let comparisons = comparisons(&imported.graph);
             let name = display_name(network) + suffix;
-            let networked = match workers.as_deref_mut() {
-                Some(workers) => Some(workers.measure(&name, &path, &imported, &x, runs)?),
-                None => None,
-            };
-            let inputs = imported.inputs(x);
-            let mut in_process_s = None;
+            let inputs = imported.inputs(x.clone());
             // The polynomial sigmoid leaves its range on these networks (the
             // point of the workload, docs/model-adaptation.md): measured with
             // the overflow risk accepted, and the record says so.
@@ -100,6 +95,7 @@ pub fn run(
             } else {
                 OverflowPolicy::Refuse
             };
+            let accepted = overflow == OverflowPolicy::Accept;
             for &protocol in protocols {
                 let graph = imported.graph.clone();
                 let record = measure_with(
@@ -112,24 +108,23 @@ pub fn run(
                     inputs.clone(),
                     runs,
                 )?;
-                if protocol == Protocol::Pond {
-                    in_process_s = Some(record.median_s);
+                let in_process_s = record.median_s;
+                let mark = |record: Record| {
+                    let record =
+                        record.with("comparisons", comparisons).with("comparison_bits", bits.clone());
+                    if accepted { record.with("overflow_risk_accepted", true) } else { record }
+                };
+                records.push(mark(record));
+                // Each protocol's networked record follows its in-process one.
+                if let Some(workers) = workers.as_deref_mut() {
+                    let networked = workers.measure(&name, &path, &imported, &x, runs, protocol, accepted)?;
+                    let ratio = networked.median_s / in_process_s;
+                    records.push(
+                        mark(networked)
+                            .with("in_process_median_s", in_process_s)
+                            .with("ratio_to_in_process", (ratio * 100.0).round() / 100.0),
+                    );
                 }
-                let record = record.with("comparisons", comparisons).with("comparison_bits", bits.clone());
-                records.push(match overflow {
-                    OverflowPolicy::Accept => record.with("overflow_risk_accepted", true),
-                    OverflowPolicy::Refuse => record,
-                });
-            }
-            if let (Some(networked), Some(in_process_s)) = (networked, in_process_s) {
-                let ratio = networked.median_s / in_process_s;
-                records.push(
-                    networked
-                        .with("comparisons", comparisons)
-                        .with("comparison_bits", bits)
-                        .with("in_process_median_s", in_process_s)
-                        .with("ratio_to_in_process", (ratio * 100.0).round() / 100.0),
-                );
             }
         }
     }

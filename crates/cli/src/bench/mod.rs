@@ -79,8 +79,11 @@ pub fn run(suite: Suite, options: BenchOptions) -> Result<Vec<Record>> {
             if names.is_empty() {
                 names = inference::NETWORKS.iter().map(|n| n.to_string()).collect();
             }
-            let mut workers =
-                if options.transport == Transport::Tls { Some(network::TlsBench::start()?) } else { None };
+            let mut workers = if options.transport == Transport::Tls {
+                Some(network::TlsBench::start(&options.protocols)?)
+            } else {
+                None
+            };
             inference::run(&options, &names, workers.as_mut())
         }
         Suite::Training => training::run(runs, options.quick),
