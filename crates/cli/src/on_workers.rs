@@ -18,6 +18,7 @@ pub fn run(args: LaunchArgs, job: RunJob) -> Result<(), CliError> {
     let config = Config::load(&config_path)?;
     let operator = launch::operator(&config, args.operator)?;
     let timeout = args.timeout.map_or(config.timeout, Duration::from_secs_f64);
+    let protocol = SecretSharing::of(args.protocol).expect("the flag takes pond or replicated");
     let session = match job {
         RunJob::Status => {
             for party in config.parties.keys() {
@@ -39,7 +40,7 @@ pub fn run(args: LaunchArgs, job: RunJob) -> Result<(), CliError> {
                 input_range,
                 accept_overflow_risk,
             };
-            launch::prediction_launch(&graph.import()?, &request, timeout)?
+            launch::prediction_launch(&graph.import()?, &request, timeout, protocol)?
         }
         RunJob::Train { data, training, out } => {
             if matches!(data.kind, crate::args::KindChoice::Onnx) {
@@ -67,15 +68,13 @@ pub fn run(args: LaunchArgs, job: RunJob) -> Result<(), CliError> {
                 classes,
                 out,
             };
-            launch::training_launch(&config, &operator, &request, timeout)?
+            launch::training_launch(&config, &operator, &request, timeout, protocol)?
         }
         RunJob::Graph { file, inputs, out, ranges, accept_overflow_risk } => {
             let overflow = launch::OverflowOptions { ranges, accept_risk: accept_overflow_risk };
-            launch::graph_launch(approval::read_graph(&file)?, &inputs, out, timeout, &overflow)?
+            launch::graph_launch(approval::read_graph(&file)?, &inputs, out, timeout, &overflow, protocol)?
         }
     };
-    let protocol = SecretSharing::of(args.protocol).expect("the flag takes pond or replicated");
-    let session = launch::with_protocol(session, protocol);
     eprintln!("graph {}", session.graph.hash());
     if let Some(path) = &args.save_graph {
         write(path, &session.graph.to_bytes())?;

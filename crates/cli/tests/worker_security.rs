@@ -126,7 +126,7 @@ fn partial_start(workers: &Workers, left_out: &str) -> Vec<(String, ControlStrea
         input_range: Some((0.0, 1.0)),
         accept_overflow_risk: false,
     };
-    let launch = prediction_launch(&model, &request, config.timeout).unwrap();
+    let launch = prediction_launch(&model, &request, config.timeout, Default::default()).unwrap();
     let identity = Identity::load(config, OPERATOR).unwrap();
     let session = blindfold_runtime::session_id();
     let mut streams = Vec::new();

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use blindfold_ir::parties::{MODEL_OWNER, PREDICTION_CLIENT, PRODUCER, SERVERS};
+use blindfold_ir::parties::{MODEL_OWNER, PREDICTION_CLIENT};
 use blindfold_ir::{Graph, Op};
 use blindfold_ml::training::{self, ModelKind, TrainingConfig};
 use blindfold_network::Config;
@@ -51,29 +51,15 @@ pub struct PredictionLaunch {
     pub accept_overflow_risk: bool,
 }
 
-/// Every party of a prediction: Pond's three, the owner, the client.
+/// Every party of a Pond prediction: Pond's three, the owner, the client.
 pub fn prediction_parties() -> Vec<String> {
-    SERVERS.iter().chain([&PRODUCER, &MODEL_OWNER, &PREDICTION_CLIENT]).map(|s| s.to_string()).collect()
+    prediction_parties_for(SecretSharing::Pond)
 }
 
 /// Every party of a prediction under `protocol`: its servers, the owner,
 /// the client.
 pub fn prediction_parties_for(protocol: SecretSharing) -> Vec<String> {
     protocol.servers().iter().chain([&MODEL_OWNER, &PREDICTION_CLIENT]).map(|s| s.to_string()).collect()
-}
-
-/// `launch` (built for Pond) run under `protocol` instead: Pond's servers
-/// and producer give way to the protocol's servers, first; the graph, the
-/// parts and the checks are unchanged.
-pub fn with_protocol(mut launch: Launch, protocol: SecretSharing) -> Launch {
-    let every_server: Vec<&str> = [SecretSharing::Pond, SecretSharing::Replicated]
-        .iter()
-        .flat_map(|p| p.servers().iter().copied())
-        .collect();
-    let others = launch.parties.iter().filter(|p| !every_server.contains(&p.as_str())).cloned();
-    launch.parties = protocol.servers().iter().map(|s| s.to_string()).chain(others).collect();
-    launch.protocol = protocol;
-    launch
 }
 
 /// The session a prediction launches: the owner's worker reads the model's
@@ -84,6 +70,7 @@ pub fn prediction_launch(
     model: &ImportedModel,
     request: &PredictionLaunch,
     timeout: Duration,
+    protocol: SecretSharing,
 ) -> Result<Launch> {
     let overflow = match (request.input_range, request.accept_overflow_risk) {
         (_, true) => OverflowCheck::Accepted,
@@ -123,11 +110,11 @@ pub fn prediction_launch(
     ]);
     Ok(Launch {
         graph: model.graph.clone(),
-        parties: prediction_parties(),
+        parties: prediction_parties_for(protocol),
         parts,
         timeout,
         overflow,
-        protocol: SecretSharing::Pond,
+        protocol,
     })
 }
 
@@ -234,8 +221,9 @@ pub fn graph_launch(
     out: Option<String>,
     timeout: Duration,
     overflow: &OverflowOptions,
+    protocol: SecretSharing,
 ) -> Result<Launch> {
-    let mut parties: Vec<String> = SERVERS.iter().chain([&PRODUCER]).map(|s| s.to_string()).collect();
+    let mut parties: Vec<String> = protocol.servers().iter().map(|s| s.to_string()).collect();
     for party in graph.parties() {
         if !parties.contains(&party) {
             parties.push(party);
@@ -285,7 +273,7 @@ pub fn graph_launch(
         }
         OverflowCheck::Ranges(ranges)
     };
-    Ok(Launch { graph, parties, parts, timeout, overflow, protocol: SecretSharing::Pond })
+    Ok(Launch { graph, parties, parts, timeout, overflow, protocol })
 }
 
 /// A networked training run: each data owner's worker reads its own table.
@@ -308,6 +296,7 @@ pub fn training_launch(
     operator: &str,
     request: &TrainingLaunch,
     timeout: Duration,
+    protocol: SecretSharing,
 ) -> Result<Launch> {
     if request.data.is_empty() {
         return Err(JobError::Invalid("no training data: give a data owner's table at least once".into()));
@@ -365,7 +354,7 @@ pub fn training_launch(
         }
     };
     let plan = training::build(&request.training, &owners, features, outputs)?;
-    let mut parties: Vec<String> = SERVERS.iter().chain([&PRODUCER]).map(|s| s.to_string()).collect();
+    let mut parties: Vec<String> = protocol.servers().iter().map(|s| s.to_string()).collect();
     let mut parts = BTreeMap::new();
     for (owner, path) in &request.data {
         parties.push(owner.clone());
@@ -383,12 +372,5 @@ pub fn training_launch(
     // SGD's weights have no bound ahead of time: an interval analysis of
     // the unrolled steps widens past any ring. The in-process `train`
     // checks the same graph on the actual values (docs/security.md).
-    Ok(Launch {
-        graph: plan.graph,
-        parties,
-        parts,
-        timeout,
-        overflow: OverflowCheck::Accepted,
-        protocol: SecretSharing::Pond,
-    })
+    Ok(Launch { graph: plan.graph, parties, parts, timeout, overflow: OverflowCheck::Accepted, protocol })
 }

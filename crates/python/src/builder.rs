@@ -327,7 +327,8 @@ impl Builder {
             .collect();
         let overflow = launch::OverflowOptions { ranges, accept_risk: accept_overflow };
         let session =
-            launch::graph_launch(self.graph(), &inputs, out, timeout, &overflow).map_err(job_error)?;
+            launch::graph_launch(self.graph(), &inputs, out, timeout, &overflow, Default::default())
+                .map_err(job_error)?;
         let cancel = Arc::new(AtomicBool::new(false));
         let launched = interrupt::run(py, cancel, move || {
             blindfold_network::launcher::launch(&config, &operator, session)

@@ -16,7 +16,7 @@ use ndarray::ArrayD;
 use blindfold_jobs::{JobError, Result};
 
 use crate::bench::{Record, Timing};
-use blindfold_jobs::launch::{PredictionLaunch, prediction_launch, prediction_parties_for, with_protocol};
+use blindfold_jobs::launch::{PredictionLaunch, prediction_launch, prediction_parties_for};
 use blindfold_jobs::local::LocalWorkers;
 use blindfold_network::control::SecretSharing;
 use blindfold_runtime::Protocol;
@@ -83,7 +83,7 @@ impl TlsBench {
             input_range: Some((0.0, 1.0)),
             accept_overflow_risk,
         };
-        let session = with_protocol(prediction_launch(model, &request, deployment.config.timeout)?, sharing);
+        let session = prediction_launch(model, &request, deployment.config.timeout, sharing)?;
         let config = &deployment.config;
         let first = launch(config, "operator", session.clone())?;
         let (mut walls, mut sessions) = (Vec::new(), Vec::new());

@@ -53,14 +53,17 @@ pub(super) fn share<R: RingElement>(
         let expand = |slot: usize| -> RingTensor<R> {
             Prg::new(seeds[slot].as_ref().expect("slots 1 and 2 are seeded")).ring_tensor(shape)
         };
-        let data = secret.sub(&expand(1)).expect("same shape").sub(&expand(2)).expect("same shape");
+        // Expanded once: the data share needs both, a server owner keeps one.
+        let seeded = [None, Some(expand(1)), Some(expand(2))];
+        let seeded_share = |slot: usize| seeded[slot].as_ref().expect("slots 1 and 2 are seeded");
+        let data = secret.sub(seeded_share(1)).expect("same shape").sub(seeded_share(2)).expect("same shape");
         let bytes_of = |index: usize| match part(index) {
             Part::Data => data.to_le_bytes(),
             Part::Seeded(slot) => seeds[slot].as_ref().expect("seeded").to_bytes().to_vec(),
         };
         let tensor_of = |index: usize| match part(index) {
             Part::Data => data.clone(),
-            Part::Seeded(slot) => expand(slot),
+            Part::Seeded(slot) => seeded_share(slot).clone(),
         };
         for (server, name) in SERVERS.iter().enumerate().filter(|(s, _)| Some(*s) != owner_server) {
             let mut message = bytes_of(server);
